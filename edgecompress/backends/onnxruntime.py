@@ -1,0 +1,70 @@
+"""ONNX Runtime backend: the portable FP32 fallback (CPU execution provider)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecompress.backends.base import Backend, Lowered, Runtime
+from edgecompress.config.target import TargetProfile
+
+
+class OnnxRuntimeRuntime(Runtime):
+    """An ONNX Runtime inference session."""
+
+    name = "onnxruntime"
+
+    def __init__(self, session: Any, precision: str) -> None:
+        self._session = session
+        self._input = session.get_inputs()[0].name
+        self.precision = precision
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        return self._session.run(None, {self._input: batch})[0]
+
+    @property
+    def version(self) -> str:
+        import onnxruntime
+
+        return onnxruntime.__version__
+
+
+class OnnxRuntimeBackend(Backend):
+    """Ships the simplified FP32 ONNX model and runs it with ONNX Runtime."""
+
+    name = "onnxruntime"
+
+    def available(self) -> str | None:
+        try:
+            import onnxruntime  # noqa: F401
+        except ImportError:
+            return "onnxruntime is not installed (pip install onnxruntime)"
+        return None
+
+    def lower(
+        self,
+        onnx_path: Path,
+        out_dir: Path,
+        profile: TargetProfile,
+        precision: str,
+        calibration: list[np.ndarray] | None = None,
+    ) -> Lowered:
+        if precision != "fp32":
+            raise ValueError(f"onnxruntime backend offers fp32 only, not {precision}")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / "model.onnx"
+        shutil.copyfile(onnx_path, target)
+        return Lowered(target, [target], {})
+
+    def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        if profile.threads:
+            options.intra_op_num_threads = profile.threads
+            options.inter_op_num_threads = 1
+        session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+        return OnnxRuntimeRuntime(session, precision)

@@ -1,0 +1,109 @@
+"""OpenVINO backend: IR at FP32/FP16, INT8 by NNCF post-training quantization."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecompress.backends.base import Backend, Lowered, Runtime
+from edgecompress.config.target import TargetProfile
+
+_HEAD_CONV_BRANCH = re.compile(r"^cv\d")
+
+
+def decode_scope_names(ov_model: Any) -> list[str]:
+    """Names of the detection head's decoding ops (DFL, box arithmetic, class sigmoid) to keep in float.
+
+    In an Ultralytics ONNX export the head is the highest ``/model.N/``; its ``cv2``/``cv3`` conv
+    branches are quantized, everything else under it is decoding.
+    """
+    names = [op.get_friendly_name() for op in ov_model.get_ops()]
+    indices = [int(m.group(1)) for n in names if (m := re.match(r"^/model\.(\d+)/", n))]
+    if not indices:
+        return []
+    head = f"/model.{max(indices)}/"
+    return [n for n in names if n.startswith(head) and not _HEAD_CONV_BRANCH.match(n[len(head):])]
+
+
+class OpenVINORuntime(Runtime):
+    """A compiled OpenVINO model."""
+
+    name = "openvino"
+
+    def __init__(self, compiled: Any, precision: str, device: str) -> None:
+        self._request = compiled.create_infer_request()
+        self.precision = precision
+        self.device = device
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        result = self._request.infer({0: batch})
+        return np.asarray(next(iter(result.values())))
+
+    @property
+    def version(self) -> str:
+        import openvino
+
+        return openvino.__version__.split("-")[0]
+
+
+class OpenVINOBackend(Backend):
+    """Lowers to OpenVINO IR (``model.xml`` + ``model.bin``)."""
+
+    name = "openvino"
+
+    def available(self) -> str | None:
+        try:
+            import openvino  # noqa: F401
+        except ImportError:
+            return "openvino is not installed (pip install openvino)"
+        return None
+
+    def lower(
+        self,
+        onnx_path: Path,
+        out_dir: Path,
+        profile: TargetProfile,
+        precision: str,
+        calibration: list[np.ndarray] | None = None,
+    ) -> Lowered:
+        import openvino as ov
+
+        ov_model = ov.convert_model(str(onnx_path))
+        details: dict = {}
+        if precision == "int8":
+            ov_model, details = self._quantize(ov_model, calibration or [])
+        out_dir.mkdir(parents=True, exist_ok=True)
+        xml = out_dir / "model.xml"
+        ov.save_model(ov_model, str(xml), compress_to_fp16=precision == "fp16")
+        return Lowered(xml, [xml, xml.with_suffix(".bin")], details)
+
+    @staticmethod
+    def _quantize(ov_model: Any, calibration: list[np.ndarray]) -> tuple[Any, dict]:
+        import nncf
+
+        if not calibration:
+            raise ValueError("INT8 lowering needs calibration images")
+        ignored = decode_scope_names(ov_model)
+        quantized = nncf.quantize(
+            ov_model,
+            nncf.Dataset(calibration),
+            preset=nncf.QuantizationPreset.MIXED,
+            subset_size=len(calibration),
+            ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
+        )
+        return quantized, {"quantizer": f"nncf {nncf.__version__}", "float_decode_ops": len(ignored),
+                           "calibration_images": len(calibration)}
+
+    def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
+        import openvino as ov
+
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+        if profile.threads:
+            config["INFERENCE_NUM_THREADS"] = profile.threads
+        if precision == "fp32" and profile.device.upper().startswith("CPU"):
+            config["INFERENCE_PRECISION_HINT"] = "f32"
+        compiled = ov.Core().compile_model(str(model_file), profile.device, config)
+        return OpenVINORuntime(compiled, precision, profile.device)

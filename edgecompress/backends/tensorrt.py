@@ -1,0 +1,108 @@
+"""TensorRT backend: engines are built on the device (Jetson or any CUDA machine) from the ONNX model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecompress.backends.base import Backend, Lowered, Runtime
+from edgecompress.config.target import TargetProfile
+
+
+class TensorRTRuntime(Runtime):
+    """A deserialized TensorRT engine with one input and one output, run through torch CUDA buffers."""
+
+    name = "tensorrt"
+
+    def __init__(self, engine: Any, precision: str) -> None:
+        import torch
+
+        self._engine = engine
+        self._context = engine.create_execution_context()
+        self._names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+        self._buffers = {
+            n: torch.empty(tuple(engine.get_tensor_shape(n)), dtype=torch.float32, device="cuda") for n in self._names
+        }
+        for name, buf in self._buffers.items():
+            self._context.set_tensor_address(name, buf.data_ptr())
+        self._stream = torch.cuda.Stream()
+        self.precision = precision
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import torch
+
+        self._buffers[self._names[0]].copy_(torch.from_numpy(batch))
+        self._context.execute_async_v3(self._stream.cuda_stream)
+        self._stream.synchronize()
+        return self._buffers[self._names[-1]].cpu().numpy()
+
+    @property
+    def version(self) -> str:
+        import tensorrt
+
+        return tensorrt.__version__
+
+
+class TensorRTBackend(Backend):
+    """Builds a serialized engine (``model.engine``) with the TensorRT Python API."""
+
+    name = "tensorrt"
+
+    def available(self) -> str | None:
+        try:
+            import tensorrt  # noqa: F401
+            import torch
+        except ImportError:
+            return "TensorRT is not installed here (engines are built on the Jetson, where JetPack provides it)"
+        if not torch.cuda.is_available():
+            return "no CUDA device here (TensorRT engines are built on the target GPU)"
+        return None
+
+    def lower(
+        self,
+        onnx_path: Path,
+        out_dir: Path,
+        profile: TargetProfile,
+        precision: str,
+        calibration: list[np.ndarray] | None = None,
+    ) -> Lowered:
+        import tensorrt as trt
+
+        logger = trt.Logger(trt.Logger.WARNING)
+        builder = trt.Builder(logger)
+        network = builder.create_network(0)
+        parser = trt.OnnxParser(network, logger)
+        if not parser.parse(Path(onnx_path).read_bytes()):
+            errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
+            raise RuntimeError(f"TensorRT could not parse {onnx_path}: {errors}")
+        config = builder.create_builder_config()
+        settings = profile.tensorrt
+        workspace = int((settings.workspace_gb if settings else 2.0) * (1 << 30))
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace)
+        if precision in ("fp16", "int8"):
+            config.set_flag(trt.BuilderFlag.FP16)
+        if precision == "int8":
+            config.set_flag(trt.BuilderFlag.INT8)  # explicit Q/DQ ONNX carries the scales
+        if settings and settings.dla_core is not None:
+            config.default_device_type = trt.DeviceType.DLA
+            config.DLA_core = settings.dla_core
+            if settings.gpu_fallback:
+                config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
+        serialized = builder.build_serialized_network(network, config)
+        if serialized is None:
+            raise RuntimeError("TensorRT engine build failed (see the TensorRT log above)")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        engine_file = out_dir / "model.engine"
+        engine_file.write_bytes(bytes(serialized))
+        return Lowered(engine_file, [engine_file], {"tensorrt": trt.__version__})
+
+    def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
+        import tensorrt as trt
+
+        runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
+        engine = runtime.deserialize_cuda_engine(Path(model_file).read_bytes())
+        if engine is None:
+            raise RuntimeError(f"{model_file} is not an engine for this TensorRT/GPU; rebuild it on this device")
+        return TensorRTRuntime(engine, precision)

@@ -1,0 +1,135 @@
+"""``edgecompress compile | report | targets | recipes``: main(argv) -> exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from edgecompress.errors import EdgecompressError
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from edgecompress.compiler import plan, run
+    from edgecompress.demo import demo_checkpoint, demo_data_yaml
+    from edgecompress.ui import console, set_quiet
+
+    set_quiet(args.quiet or args.json)
+    model = args.model or demo_checkpoint()
+    if args.data:
+        data = args.data
+    elif args.model:
+        raise_input("--data is required with a model", "pass --data path/to/data.yaml (the model's dataset)")
+    else:
+        data = demo_data_yaml()
+    ctx = plan(model=model, data=data, target=args.target, recipe=args.recipe, precision=args.precision,
+               out=args.out, imgsz=args.imgsz, overrides=args.set, force=args.force,
+               command="edgecompress " + " ".join(sys.argv[1:] if args.argv is None else args.argv))
+    out = run(ctx)
+    if args.json:
+        print((out / "report.json").read_text())
+    elif args.quiet:
+        print(out)
+    else:
+        console.print((out / "report.md").read_text().split("![")[0])
+        print(out)
+    return 0
+
+
+def raise_input(message: str, hint: str) -> None:
+    """Raise an InputError (exit code 2)."""
+    from edgecompress.errors import InputError
+
+    raise InputError(message, hint)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from edgecompress.report import Report
+    from edgecompress.report.render import render
+
+    path = Path(args.artifact) / "report.json"
+    if not path.is_file():
+        raise_input(f"{path} not found", "pass an artifact folder written by `edgecompress compile`")
+    report = Report.read(path)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+        return 0
+    written = render(report, Path(args.artifact))
+    print("\n".join(str(p) for p in written))
+    return 0
+
+
+def _targets(args: argparse.Namespace) -> int:
+    from edgecompress.backends import get_backend
+    from edgecompress.config import load_target
+    from edgecompress.resources import builtin_names
+
+    rows = []
+    for name in builtin_names("targets"):
+        profile = load_target(name)
+        reason = get_backend(profile.backend).available()
+        rows.append({"name": name, "backend": profile.backend, "precisions": profile.precisions,
+                     "usable_here": reason is None, "why_not": reason, "description": profile.description})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    for r in rows:
+        state = "usable here" if r["usable_here"] else f"not usable here: {r['why_not']}"
+        print(f"{r['name']:<12} {r['backend']:<12} {'/'.join(r['precisions']):<15} {state}")
+    return 0
+
+
+def _recipes(args: argparse.Namespace) -> int:
+    from edgecompress.config import load_recipe
+    from edgecompress.resources import builtin_names
+
+    for name in builtin_names("recipes"):
+        print(f"{name:<20} {load_recipe(name).description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``edgecompress`` command."""
+    parser = argparse.ArgumentParser(prog="edgecompress", description="Compile detectors for edge devices.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("compile", help="compress, lower and measure a model for one target")
+    c.add_argument("model", nargs="?", help="Ultralytics .pt checkpoint (default: the built-in digits demo)")
+    c.add_argument("--data", help="Ultralytics data yaml (accuracy on its full val split)")
+    c.add_argument("--target", default="x86-cpu", help="target name (`edgecompress targets`) or YAML path")
+    c.add_argument("--recipe", default="default", help="recipe name (`edgecompress recipes`) or YAML path")
+    c.add_argument("--precision", choices=["fp32", "fp16", "int8"], help="default: the recipe's, else the target's")
+    c.add_argument("--out", help="artifact folder (default runs/<model>-<target>)")
+    c.add_argument("--imgsz", type=int, help="input size (default: the model's training size)")
+    c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key")
+    c.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    c.add_argument("--quiet", action="store_true", help="print only the artifact path")
+    c.add_argument("--json", action="store_true", help="print report.json")
+    c.set_defaults(func=_compile)
+    r = sub.add_parser("report", help="re-render report.md and the plot from report.json")
+    r.add_argument("artifact")
+    r.add_argument("--json", action="store_true", help="print report.json")
+    r.set_defaults(func=_report)
+    t = sub.add_parser("targets", help="list targets and whether their backend runs here")
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=_targets)
+    sub.add_parser("recipes", help="list built-in recipes").set_defaults(func=_recipes)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (2 for bad input, 1 for a failed stage)."""
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return int(args.func(args))
+    except EdgecompressError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted (no artifact was written)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

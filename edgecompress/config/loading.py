@@ -1,0 +1,45 @@
+"""Read a YAML file (a built-in name or a user path) into a pydantic model, with clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from edgecompress.errors import InputError
+from edgecompress.resources import builtin_names, data_dir
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def resolve_yaml(name_or_path: str | Path, kind: str) -> Path:
+    """Return the YAML file for a built-in ``kind`` name (e.g. ``x86-cpu``) or an existing path."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise InputError(f"{kind} file not found: {path}", "check the path")
+        return path
+    builtin = data_dir(kind) / f"{name_or_path}.yaml"
+    if builtin.is_file():
+        return builtin
+    known = ", ".join(builtin_names(kind))
+    raise InputError(f"unknown {kind[:-1]} {str(name_or_path)!r}", f"use one of: {known}, or a path to a YAML file")
+
+
+def parse_yaml_model(path: Path, model: type[ModelT], kind: str) -> ModelT:
+    """Validate the YAML at ``path`` against ``model``; unknown keys and bad values are InputErrors."""
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise InputError(f"{kind} {path} is not valid YAML: {exc}", "fix the YAML syntax") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{kind} {path} must be a mapping", "write key: value pairs at the top level")
+    data.setdefault("name", path.stem)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(f"{kind} {path}: {where}: {first['msg']}", "fix or remove that key") from exc

@@ -1,0 +1,81 @@
+"""Detection datasets described by an Ultralytics ``data.yaml``: image lists, labels and class names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from edgecompress.errors import InputError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+
+@dataclass
+class DetectionSplit:
+    """One split of a detection dataset: images, their label files and the class names."""
+
+    data_yaml: Path
+    split: str
+    images: list[Path]
+    names: list[str]
+
+    def labels(self, image: Path) -> tuple[np.ndarray, np.ndarray]:
+        """Ground truth of ``image``: class ids (M,) and normalised xywh boxes (M, 4)."""
+        from ultralytics.data.utils import img2label_paths
+
+        label_file = Path(img2label_paths([str(image)])[0])
+        if not label_file.exists():
+            return np.zeros(0, dtype=np.int64), np.zeros((0, 4), dtype=np.float32)
+        rows = [r.split() for r in label_file.read_text().splitlines() if r.strip()]
+        array = np.asarray([r[:5] for r in rows], dtype=np.float32).reshape(-1, 5)
+        return array[:, 0].astype(np.int64), array[:, 1:5]
+
+
+def _resolve_root(data_yaml: Path, data: dict) -> Path:
+    root = Path(data.get("path") or data_yaml.parent)
+    return root if root.is_absolute() else (data_yaml.parent / root).resolve()
+
+
+def _list_images(root: Path, entry: str | list[str]) -> list[Path]:
+    images: list[Path] = []
+    for item in [entry] if isinstance(entry, str) else entry:
+        path = Path(item) if Path(item).is_absolute() else root / item
+        if path.is_dir():
+            images += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif path.is_file() and path.suffix == ".txt":
+            lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+            images += [Path(x) if Path(x).is_absolute() else (path.parent / x).resolve() for x in lines]
+        else:
+            raise InputError(f"dataset folder {path} does not exist", "fix the split's path in the data yaml")
+    return images
+
+
+def load_split(data_yaml: str | Path, split: str = "val", require_labels: bool = True) -> DetectionSplit:
+    """Read ``split`` of an Ultralytics detection ``data.yaml``; relative paths resolve next to the yaml."""
+    from ultralytics.data.utils import img2label_paths
+
+    data_yaml = Path(data_yaml)
+    if not data_yaml.is_file():
+        raise InputError(f"data yaml not found: {data_yaml}", "pass --data path/to/data.yaml")
+    try:
+        data = yaml.safe_load(data_yaml.read_text())
+    except yaml.YAMLError as exc:
+        raise InputError(f"{data_yaml} is not valid YAML", "fix its syntax") from exc
+    if not isinstance(data, dict) or "names" not in data:
+        raise InputError(f"{data_yaml} has no 'names'", "list the class names as in an Ultralytics data yaml")
+    names = data["names"]
+    names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
+    if split not in data:
+        raise InputError(f"{data_yaml} has no '{split}' split", f"add '{split}: images/{split}' to the yaml")
+    images = _list_images(_resolve_root(data_yaml, data), data[split])
+    if not images:
+        raise InputError(f"the {split} split of {data_yaml} has no images", "check the split's folder")
+    if require_labels and not any(Path(p).exists() for p in img2label_paths([str(i) for i in images])):
+        raise InputError(
+            f"the {split} split of {data_yaml} has no label files",
+            "put YOLO txt labels in the labels/ folder beside images/",
+        )
+    return DetectionSplit(data_yaml, split, images, names)

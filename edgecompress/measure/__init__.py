@@ -1,0 +1,1 @@
+"""Measurement on the real runtime: accuracy, latency and the machine it ran on."""

@@ -1,0 +1,86 @@
+"""Ultralytics YOLO detectors: offline loading, checks, ONNX export, complexity and scoring."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgecompress.errors import InputError
+from edgecompress.offline import enforce_offline
+
+
+@dataclass
+class YoloDetector:
+    """A loaded Ultralytics detection checkpoint."""
+
+    checkpoint: Path
+    yolo: Any  # ultralytics.YOLO
+
+    @property
+    def names(self) -> list[str]:
+        """Class names in id order."""
+        names = self.yolo.names
+        return [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
+
+    @property
+    def train_imgsz(self) -> int:
+        """Image size the checkpoint was trained at (640 when unknown)."""
+        args = getattr(self.yolo.model, "args", {}) or {}
+        imgsz = args.get("imgsz", 640) if isinstance(args, dict) else 640
+        return int(imgsz if isinstance(imgsz, int) else max(imgsz))
+
+    @property
+    def torch_model(self) -> Any:
+        """The underlying ``DetectionModel``."""
+        return self.yolo.model
+
+    def complexity(self, imgsz: int) -> tuple[int, float]:
+        """Parameter count and GFLOPs at ``imgsz``×``imgsz`` (Ultralytics' own counters)."""
+        from ultralytics.utils.torch_utils import get_flops, get_num_params
+
+        return int(get_num_params(self.torch_model)), float(get_flops(self.torch_model, imgsz))
+
+    def export_onnx(self, work_dir: Path, imgsz: int, simplify: bool = True, opset: int | None = None) -> Path:
+        """Export a static batch-1 ONNX with Ultralytics' exporter (onnxslim-simplified) into ``work_dir``."""
+        from ultralytics import YOLO
+
+        work_dir.mkdir(parents=True, exist_ok=True)
+        copy = work_dir / "model.pt"
+        shutil.copyfile(self.checkpoint, copy)
+        exported = YOLO(str(copy)).export(
+            format="onnx", imgsz=imgsz, batch=1, dynamic=False, simplify=simplify, opset=opset, device="cpu"
+        )
+        return Path(exported)
+
+    def torch_runtime(self, threads: int | None = None) -> Any:
+        """An eager PyTorch runtime of a fused copy of this model."""
+        import copy
+
+        from edgecompress.backends.torch_eager import TorchRuntime
+
+        model = copy.deepcopy(self.torch_model).float().fuse().eval()
+        return TorchRuntime(model, threads)
+
+
+def load_detector(path: str | Path) -> YoloDetector:
+    """Load an Ultralytics detection checkpoint offline, with one clear error for each bad input."""
+    enforce_offline()
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"checkpoint not found: {path}", "check the path to your .pt file")
+    if path.suffix != ".pt":
+        raise InputError(f"{path} is not a .pt checkpoint", "pass an Ultralytics YOLO .pt file")
+    from ultralytics import YOLO
+
+    try:
+        yolo = YOLO(str(path))
+    except Exception as exc:  # torch/pickle raise many types for a damaged file
+        raise InputError(
+            f"cannot load checkpoint {path}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}",
+            "the file is corrupt or not an Ultralytics checkpoint; re-save it with model.save()",
+        ) from exc
+    if yolo.task != "detect":
+        raise InputError(f"{path} is a '{yolo.task}' model, not a detector", "pass a YOLO detection checkpoint")
+    return YoloDetector(path, yolo)

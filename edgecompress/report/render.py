@@ -1,0 +1,92 @@
+"""Render ``report.md`` and the accuracy-vs-latency plot from ``report.json`` alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from edgecompress.report.schema import Report, StageRow
+
+PLOT_NAME = "report.png"
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _row_line(row: StageRow) -> str:
+    m, acc, lat = row.measured_on, row.accuracy, row.latency
+    return (
+        f"| {row.name} | {m.runtime} {m.runtime_version} | {m.precision} | {row.params / 1e6:.3f} | "
+        f"{row.gflops:.2f} | {_fmt(acc.map50 if acc else None)} | {_fmt(acc.map50_95 if acc else None)} | "
+        f"{_fmt(lat.p50_ms if lat else None, 1)} | {_fmt(lat.p95_ms if lat else None, 1)} | "
+        f"{_fmt(lat.fps if lat else None, 1)} | {_fmt(row.wall_s, 1)} |"
+    )
+
+
+def render_plot(report: Report, path: Path) -> Path:
+    """Accuracy (mAP50-95) against p50 latency for every measured row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    for row in report.rows:
+        if row.accuracy and row.latency:
+            ax.scatter(row.latency.p50_ms, row.accuracy.map50_95, s=60)
+            label = f"{row.name}\n{row.measured_on.runtime} {row.measured_on.precision}"
+            ax.annotate(label, (row.latency.p50_ms, row.accuracy.map50_95), textcoords="offset points",
+                        xytext=(6, 4), fontsize=8)
+    ax.set_xlabel(f"p50 latency, ms (batch 1, {report.environment.get('cpu', '')[:40]})")
+    ax.set_ylabel("mAP50-95 (full val split)")
+    ax.set_title(f"{Path(report.model.source).name} → {report.target['name']}")
+    ax.grid(alpha=0.3)
+    ax.margins(x=0.25, y=0.15)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def render_markdown(report: Report) -> str:
+    """A human-readable report; every figure comes from ``report``."""
+    env = report.environment
+    lines = [
+        f"# edgecompress report: {Path(report.model.source).name} → {report.target['name']}",
+        "",
+        f"- created {report.created}, total {report.total_wall_s:.0f} s, command `{report.command}`",
+        f"- target **{report.target['name']}** ({report.target['description']}), backend "
+        f"{report.target['backend']}, precision **{report.precision}**, recipe `{report.recipe['name']}`",
+        f"- machine: {env.get('cpu')}, {env.get('os')}, Python {env.get('python')}",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
+    ]
+    if report.data:
+        d = report.data
+        lines.append(f"- accuracy: full `{d.split}` split of `{d.data_yaml}`: {d.images} images, "
+                     f"{d.instances} boxes")
+    if report.calibration:
+        c = report.calibration
+        lines.append(f"- INT8 calibration: `{c.spec}`, {c.count} images of `{c.split}`")
+    lines += [
+        "",
+        "| stage | runtime | precision | params (M) | GFLOPs | mAP50 | mAP50-95 | p50 ms | p95 ms | FPS | wall s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        *(_row_line(r) for r in report.rows),
+        "",
+    ]
+    base, result = report.row("baseline") or report.row("original"), report.row("result")
+    if base and result and base.latency and result.latency and base is not result:
+        speedup = base.latency.p50_ms / result.latency.p50_ms
+        lines.append(f"Result vs {base.name}: **{speedup:.2f}×** p50 speed-up"
+                     + (f", mAP50-95 {result.accuracy.map50_95 - base.accuracy.map50_95:+.4f}"
+                        if base.accuracy and result.accuracy else "") + ".")
+        lines.append("")
+    lines += [f"![accuracy vs latency]({PLOT_NAME})", ""]
+    return "\n".join(lines)
+
+
+def render(report: Report, directory: Path) -> list[Path]:
+    """Write ``report.md`` and the plot into ``directory``; return their paths."""
+    md = directory / "report.md"
+    md.write_text(render_markdown(report))
+    return [md, render_plot(report, directory / PLOT_NAME)]

@@ -1,0 +1,1 @@
+"""Deploy-time loading and the shared pre/postprocess (no training dependencies)."""

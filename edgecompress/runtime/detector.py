@@ -1,0 +1,60 @@
+"""``edgecompress.load(artifact)``: a detector on the artifact's runtime with the shared pre/postprocess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgecompress.artifact import MANIFEST, Manifest, verify_checksums
+from edgecompress.backends import Runtime, get_backend
+from edgecompress.config.target import TargetProfile
+from edgecompress.errors import InputError
+from edgecompress.runtime.postprocess import Detections, postprocess
+from edgecompress.runtime.preprocess import preprocess, read_image
+
+ImageInput = str | Path | np.ndarray
+
+
+class Detector:
+    """A compiled detector: ``predict`` takes a path, an image array or a list of them."""
+
+    def __init__(self, runtime: Runtime, imgsz: int, names: list[str], conf: float = 0.25, iou: float = 0.7) -> None:
+        self.runtime = runtime
+        self.imgsz = imgsz
+        self.names = names
+        self.conf = conf
+        self.iou = iou
+
+    def predict(
+        self, source: ImageInput | list[ImageInput], conf: float | None = None, iou: float | None = None
+    ) -> Detections | list[Detections]:
+        """Detect objects; boxes are xyxy in original-image pixels. A list in gives a list out."""
+        items = source if isinstance(source, list) else [source]
+        results = []
+        for item in items:
+            image = read_image(item)
+            batch, infos = preprocess([image], self.imgsz)
+            raw = self.runtime(batch)
+            results += postprocess(raw, infos, self.names, conf or self.conf, iou or self.iou)
+        return results if isinstance(source, list) else results[0]
+
+    __call__ = predict
+
+
+def load(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector:
+    """Verify the artifact's hashes and load it on the runtime its ``target.yaml`` names."""
+    import yaml
+
+    directory = Path(artifact)
+    if not (directory / MANIFEST).is_file():
+        raise InputError(f"{directory} is not an edgecompress artifact (no {MANIFEST})",
+                         "pass the folder written by `edgecompress compile`")
+    verify_checksums(directory)
+    manifest = Manifest.read(directory)
+    profile = TargetProfile.model_validate(yaml.safe_load((directory / "target.yaml").read_text()))
+    backend = get_backend(profile.backend)
+    if reason := backend.available():
+        raise InputError(f"artifact needs {profile.backend}: {reason}", "load it on a machine that has it")
+    runtime = backend.load(directory / manifest.model_file, profile, manifest.precision)
+    return Detector(runtime, manifest.imgsz, manifest.names, conf, iou)

@@ -1,0 +1,68 @@
+"""Measure a list of runtimes (latency interleaved, accuracy on the full val split) into report rows."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgecompress.backends.base import Runtime
+from edgecompress.measure.accuracy import evaluate
+from edgecompress.measure.environment import cpu_model
+from edgecompress.measure.latency import measure_latency
+from edgecompress.report.schema import AccuracyRow, DataInfo, LatencyRow, MeasuredOn, StageRow
+from edgecompress.runtime.preprocess import preprocess, read_image
+from edgecompress.ui import status
+
+if TYPE_CHECKING:
+    from edgecompress.compiler import CompileContext
+
+
+@dataclass
+class MeasuredRuntime:
+    """A runtime to measure and the row it becomes."""
+
+    name: str
+    kind: str
+    runtime: Runtime
+    details: dict[str, Any] | None
+
+
+def _latency_input(ctx: CompileContext) -> np.ndarray:
+    batch, _ = preprocess([read_image(ctx.val.images[0])], ctx.imgsz)
+    return np.repeat(batch, ctx.target.latency.batch, axis=0) if ctx.target.latency.batch > 1 else batch
+
+
+def measure_rows(ctx: CompileContext, runtimes: list[MeasuredRuntime]) -> tuple[list[StageRow], DataInfo | None]:
+    """Latency of all runtimes (interleaved), then mAP of each; returns rows and the split description."""
+    params, gflops = ctx.detector.complexity(ctx.imgsz)
+    lat = ctx.target.latency
+    status(f"measuring latency: {lat.iterations} iterations after {lat.warmup} warm-up, interleaved")
+    latencies = measure_latency({m.name: m.runtime for m in runtimes}, _latency_input(ctx), lat.warmup,
+                                lat.iterations)
+    rows, data_info = [], None
+    for m in runtimes:
+        started = time.perf_counter()
+        accuracy = None
+        if ctx.recipe.measure.accuracy:
+            acc = evaluate(m.runtime, ctx.val, ctx.imgsz, ctx.recipe.measure.conf, ctx.recipe.measure.iou, m.name)
+            accuracy = AccuracyRow(map50=acc.map50, map50_95=acc.map50_95)
+            data_info = DataInfo(data_yaml=str(ctx.data_yaml), split="val", images=acc.images,
+                                 instances=acc.instances)
+            status(f"{m.name}: mAP50 {acc.map50:.4f}  mAP50-95 {acc.map50_95:.4f}  "
+                   f"p50 {latencies[m.name].p50_ms:.1f} ms")
+        measured_on = MeasuredOn(
+            runtime=m.runtime.name, runtime_version=m.runtime.version, precision=m.runtime.precision,
+            device=getattr(m.runtime, "device", "CPU"), cpu=cpu_model(), threads=ctx.target.threads,
+            batch=lat.batch, imgsz=ctx.imgsz,
+        )
+        l = latencies[m.name]
+        rows.append(StageRow(
+            name=m.name, kind=m.kind, measured_on=measured_on, params=params, gflops=gflops, accuracy=accuracy,
+            latency=LatencyRow(p50_ms=l.p50_ms, p95_ms=l.p95_ms, mean_ms=l.mean_ms, fps=l.fps, warmup=l.warmup,
+                               iterations=l.iterations),
+            wall_s=time.perf_counter() - started, details=m.details or {},
+        ))
+    return rows, data_info

@@ -1,0 +1,38 @@
+"""Console output: rich progress bars that disappear under ``--quiet``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+T = TypeVar("T")
+console = Console(stderr=True)
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """Turn progress bars and status lines off (``--quiet``, ``--json``)."""
+    global _quiet
+    _quiet = quiet
+
+
+def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    """Iterate ``items`` with a progress bar on stderr."""
+    if _quiet:
+        yield from items
+        return
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(description, total=total if total is not None else len(items))  # type: ignore[arg-type]
+        for item in items:
+            yield item
+            progress.advance(task)
+
+
+def status(message: str) -> None:
+    """Print one status line unless quiet."""
+    if not _quiet:
+        console.print(message)
