@@ -17,7 +17,7 @@ def load(artifact: Any, conf: float = 0.25, iou: float = 0.7) -> Any:
     return _load(artifact, conf, iou)
 
 
-def compile(*args: Any, **kwargs: Any) -> Any:  # noqa: A001 - the product's verb
+def compile(*args: Any, **kwargs: Any) -> Any:
     """Compile a model; see :func:`edgecompress.api.compile`."""
     from edgecompress.api import compile as _compile
 

@@ -8,7 +8,7 @@ from edgecompress.runtime.detector import Detector
 from edgecompress.runtime.detector import load as load
 
 
-def compile(  # noqa: A001 - the product's verb
+def compile(
     model: str | Path,
     data: str | Path,
     target: str = "x86-cpu",

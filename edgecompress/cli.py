@@ -32,7 +32,9 @@ def _compile(args: argparse.Namespace) -> int:
     elif args.quiet:
         print(out)
     else:
-        console.print((out / "report.md").read_text().split("![")[0])
+        from rich.markdown import Markdown
+
+        console.print(Markdown((out / "report.md").read_text().split("![")[0]))
         print(out)
     return 0
 

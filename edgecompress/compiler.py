@@ -96,7 +96,7 @@ def plan(
     if reason := backend.available():
         hint = (f"copy the model and data to the device and run `edgecompress compile {Path(model).name} "
                 f"--target {profile.name} --data {Path(data).name}` there" if profile.build_on_device
-                else f"install it, or pick another target (`edgecompress targets`)")
+                else "install it, or pick another target (`edgecompress targets`)")
         raise BackendUnavailable(f"target {profile.name} needs {profile.backend}: {reason}", hint)
     out_dir = Path(out) if out else Path("runs") / f"{Path(model).stem}-{profile.name}"
     check_output_dir(out_dir, force)

@@ -82,8 +82,11 @@ class OpenVINOBackend(Backend):
 
     @staticmethod
     def _quantize(ov_model: Any, calibration: list[np.ndarray]) -> tuple[Any, dict]:
+        import logging
+
         import nncf
 
+        nncf.set_log_level(logging.WARNING)
         if not calibration:
             raise ValueError("INT8 lowering needs calibration images")
         ignored = decode_scope_names(ov_model)

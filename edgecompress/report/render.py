@@ -34,7 +34,7 @@ def render_plot(report: Report, path: Path) -> Path:
     for row in report.rows:
         if row.accuracy and row.latency:
             ax.scatter(row.latency.p50_ms, row.accuracy.map50_95, s=60)
-            label = f"{row.name}\n{row.measured_on.runtime} {row.measured_on.precision}"
+            label = row.name
             ax.annotate(label, (row.latency.p50_ms, row.accuracy.map50_95), textcoords="offset points",
                         xytext=(6, 4), fontsize=8)
     ax.set_xlabel(f"p50 latency, ms (batch 1, {report.environment.get('cpu', '')[:40]})")

@@ -1,0 +1,112 @@
+"""Shared fixtures; a network guard turns any non-loopback connection into a test failure."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+_CACHE = Path(tempfile.mkdtemp(prefix="ec-tests-"))
+os.environ["EDGECOMPRESS_CACHE"] = str(_CACHE)
+os.environ["YOLO_CONFIG_DIR"] = str(_CACHE / "ultralytics-config")
+os.environ["MPLCONFIGDIR"] = str(_CACHE / "matplotlib")
+os.environ["CI"] = "true"
+
+
+class NetworkAccessError(AssertionError):
+    """A test tried to reach the network."""
+
+
+def _is_local(address: object) -> bool:
+    if not isinstance(address, tuple):  # AF_UNIX paths
+        return True
+    host = str(address[0])
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if not _is_local(address):
+        raise NetworkAccessError(f"test opened a network connection to {address}")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if not _is_local(address):
+        raise NetworkAccessError(f"test opened a network connection to {address}")
+    return _real_connect_ex(self, address)
+
+
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+
+from edgecompress.offline import enforce_offline  # noqa: E402
+
+enforce_offline()
+
+
+@pytest.fixture(scope="session")
+def tiny_digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small digits dataset (24 train, 16 val images at 320) and its data.yaml."""
+    from edgecompress.demo.digits import build_digits_dataset
+
+    return build_digits_dataset(tmp_path_factory.mktemp("digits"), {"train": 24, "val": 16})
+
+
+@pytest.fixture(scope="session")
+def demo_model() -> Path:
+    """The bundled demo checkpoint."""
+    from edgecompress.demo import demo_checkpoint
+
+    path = demo_checkpoint()
+    if not path.exists():
+        pytest.skip("demo checkpoint not built yet (bench/train_demo.py)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def coco_model() -> Path:
+    """The COCO-pretrained YOLOv8n from ../shared/data."""
+    path = SHARED / "yolov8n-coco" / "yolov8n_coco.pt"
+    if not path.exists():
+        pytest.skip("../shared/data/yolov8n-coco not present")
+    return path
+
+
+@pytest.fixture(scope="session")
+def coco128(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A writable copy of ../shared/data/coco128 with an absolute path in its data.yaml."""
+    source = SHARED / "coco128"
+    if not source.exists():
+        pytest.skip("../shared/data/coco128 not present")
+    root = tmp_path_factory.mktemp("coco128")
+    shutil.copytree(source / "images", root / "images")
+    shutil.copytree(source / "labels", root / "labels")
+    text = (source / "data.yaml").read_text()
+    lines = [f"path: {root}" if line.startswith("path:") else line for line in text.splitlines()]
+    (root / "data.yaml").write_text("\n".join(lines) + "\n")
+    return root / "data.yaml"
+
+
+@pytest.fixture(scope="session")
+def ultralytics_assets() -> list[Path]:
+    """The two photographs shipped inside the ultralytics package."""
+    import ultralytics
+
+    assets = Path(ultralytics.__file__).parent / "assets"
+    return [assets / "bus.jpg", assets / "zidane.jpg"]

@@ -1,0 +1,113 @@
+"""Every bad input gives one `error: <what> (<fix>)` line, exit code 2, and no artifact folder."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from edgecompress.cli import main
+from edgecompress.errors import InputError
+
+
+def _compile_fails(capsys, tmp_path: Path, *args: str) -> str:
+    out = tmp_path / "art"
+    code = main(["compile", *args, "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert len(err) == 1 and err[0].startswith("error: ") and "(" in err[0], err
+    assert not out.exists()
+    assert not list(tmp_path.glob("art.partial-*"))
+    return err[0]
+
+
+@pytest.fixture(scope="module")
+def classifier_checkpoint(tmp_path_factory) -> Path:
+    from ultralytics import YOLO
+
+    path = tmp_path_factory.mktemp("cls") / "cls.pt"
+    YOLO("yolov8n-cls.yaml").save(str(path))
+    return path
+
+
+def test_missing_checkpoint(capsys, tmp_path, tiny_digits):
+    line = _compile_fails(capsys, tmp_path, str(tmp_path / "nope.pt"), "--data", str(tiny_digits))
+    assert "checkpoint not found" in line
+
+
+def test_corrupt_checkpoint(capsys, tmp_path, tiny_digits):
+    bad = tmp_path / "broken.pt"
+    bad.write_bytes(b"\x80\x04garbage" * 100)
+    line = _compile_fails(capsys, tmp_path, str(bad), "--data", str(tiny_digits))
+    assert "cannot load checkpoint" in line and "corrupt" in line
+
+
+def test_wrong_format(capsys, tmp_path, tiny_digits):
+    onnx = tmp_path / "model.onnx"
+    onnx.write_bytes(b"x")
+    assert "not a .pt checkpoint" in _compile_fails(capsys, tmp_path, str(onnx), "--data", str(tiny_digits))
+
+
+def test_checkpoint_that_is_not_a_detector(capsys, tmp_path, tiny_digits, classifier_checkpoint):
+    line = _compile_fails(capsys, tmp_path, str(classifier_checkpoint), "--data", str(tiny_digits))
+    assert "'classify' model, not a detector" in line
+
+
+def test_val_split_without_labels(capsys, tmp_path, demo_model, tiny_digits):
+    import shutil
+
+    root = tmp_path / "nolabels"
+    shutil.copytree(tiny_digits.parent / "images", root / "images")
+    (root / "data.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnames: {list('0123456789')}\n")
+    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(root / "data.yaml"))
+    assert "has no label files" in line
+
+
+def test_unknown_target(capsys, tmp_path, demo_model, tiny_digits):
+    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", "pi-zero")
+    assert "unknown target 'pi-zero'" in line and "x86-cpu" in line
+
+
+def test_precision_the_target_does_not_offer(capsys, tmp_path, demo_model, tiny_digits):
+    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target",
+                          "x86-cpu-ort", "--precision", "int8")
+    assert "does not offer precision int8" in line
+
+
+def test_tensorrt_target_without_tensorrt_names_the_device_command(capsys, tmp_path, demo_model, tiny_digits):
+    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", "orin-nx")
+    assert "needs tensorrt" in line and "--target orin-nx" in line
+
+
+def test_existing_output_folder_without_force(capsys, tmp_path, demo_model, tiny_digits):
+    out = tmp_path / "art"
+    out.mkdir()
+    code = main(["compile", str(demo_model), "--data", str(tiny_digits), "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "already exists" in err[0] and "--force" in err[0]
+    assert list(out.iterdir()) == []
+
+
+def test_model_without_data(capsys, tmp_path, demo_model):
+    assert "--data is required" in _compile_fails(capsys, tmp_path, str(demo_model))
+
+
+def test_unreadable_image_in_predict(tmp_path):
+    from edgecompress.runtime.detector import Detector
+
+    class Never:
+        def __call__(self, batch):
+            raise AssertionError("runtime must not run on a bad image")
+
+    detector = Detector(Never(), 64, ["a"])
+    (tmp_path / "x.jpg").write_text("text")
+    with pytest.raises(InputError, match="cannot read image"):
+        detector.predict(tmp_path / "x.jpg")
+    with pytest.raises(InputError, match="shape"):
+        detector.predict(np.zeros((4, 4, 5), dtype=np.uint8))
+
+
+def test_load_refuses_a_folder_that_is_not_an_artifact(tmp_path):
+    import edgecompress
+
+    with pytest.raises(InputError, match="not an edgecompress artifact"):
+        edgecompress.load(tmp_path)

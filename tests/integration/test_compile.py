@@ -1,0 +1,95 @@
+"""End to end on CPU: compile a real Ultralytics model, check the artifact, report and deploy API."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+import edgecompress
+from edgecompress.artifact import CHECKSUMS
+from edgecompress.cli import main
+from edgecompress.errors import InputError
+from edgecompress.report import Report
+
+
+@pytest.fixture(scope="module")
+def quick_target(tmp_path_factory) -> Path:
+    """x86-cpu with few latency iterations, as a user-supplied profile."""
+    path = tmp_path_factory.mktemp("targets") / "quick-cpu.yaml"
+    path.write_text(
+        "description: x86 CPU, OpenVINO, short latency run for tests\nbackend: openvino\ndevice: CPU\n"
+        "precisions: [fp32, fp16, int8]\ndefault_precision: int8\nthreads: 2\n"
+        "latency: {warmup: 2, iterations: 5, batch: 1}\n"
+    )
+    return path
+
+
+@pytest.fixture(scope="module")
+def int8_artifact(tmp_path_factory, demo_model, tiny_digits, quick_target) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "demo-int8"
+    code = main(["compile", str(demo_model), "--data", str(tiny_digits), "--target", str(quick_target),
+                 "--precision", "int8", "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_artifact_has_every_promised_file(int8_artifact):
+    names = {p.relative_to(int8_artifact).as_posix() for p in int8_artifact.rglob("*") if p.is_file()}
+    expected = {"openvino/model.xml", "openvino/model.bin", "model.onnx", "model.pt", "recipe.yaml",
+                "target.yaml", "artifact.json", "report.json", "report.md", "report.png", CHECKSUMS}
+    assert expected <= names
+    listed = {line.split(maxsplit=1)[1] for line in (int8_artifact / CHECKSUMS).read_text().splitlines()}
+    assert listed == names - {CHECKSUMS}
+
+
+def test_report_has_baseline_and_int8_result_measured_on_openvino(int8_artifact):
+    report = Report.read(int8_artifact / "report.json")
+    kinds = [r.kind for r in report.rows]
+    assert kinds == ["original", "baseline", "result"]
+    result, baseline = report.row("result"), report.row("baseline")
+    assert result.measured_on.runtime == "openvino" and result.measured_on.precision == "int8"
+    assert baseline.measured_on.precision == "fp32"
+    for row in report.rows:
+        assert row.latency.iterations == 5 and row.latency.p50_ms > 0 and row.measured_on.imgsz == 320
+        assert row.measured_on.cpu and row.measured_on.runtime_version
+        assert 0.0 <= row.accuracy.map50_95 <= row.accuracy.map50 <= 1.0
+    # the demo model is trained: INT8 keeps it useful on unseen digits
+    assert result.accuracy.map50 > 0.5
+    assert abs(result.accuracy.map50_95 - baseline.accuracy.map50_95) < 0.1
+    assert report.data.images == 16 and report.calibration.count == 24
+    assert len(report.calibration.images_sha256) == 24
+    assert "openvino/model.xml" in report.artifact_files
+
+
+def test_markdown_report_is_rendered_from_json(int8_artifact, capsys):
+    report = Report.read(int8_artifact / "report.json")
+    md = (int8_artifact / "report.md").read_text()
+    assert f"{report.row('result').accuracy.map50_95:.3f}" in md
+    (int8_artifact / "report.md").unlink()
+    try:
+        assert main(["report", str(int8_artifact)]) == 0
+        assert (int8_artifact / "report.md").read_text() == md
+        assert main(["report", str(int8_artifact), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out.split("\n", 2)[-1] or "{}") is not None
+    finally:
+        (int8_artifact / "report.md").write_text(md)
+
+
+def test_load_and_predict_on_demo_images(int8_artifact, tiny_digits):
+    detector = edgecompress.load(int8_artifact)
+    images = sorted((tiny_digits.parent / "images" / "val").glob("*.jpg"))[:4]
+    results = detector.predict([str(p) for p in images])
+    assert sum(len(r) for r in results) >= 4
+    assert set(results[0].labels) <= set("0123456789")
+
+
+def test_load_refuses_a_tampered_artifact(int8_artifact, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(int8_artifact, copy)
+    with (copy / "openvino" / "model.bin").open("r+b") as handle:
+        handle.seek(100)
+        handle.write(b"\x00\x01\x02\x03")
+    with pytest.raises(InputError, match="changed since compile"):
+        edgecompress.load(copy)

@@ -1,0 +1,58 @@
+"""Targets, recipes and calibration specs validate completely and reject unknown keys."""
+
+import pytest
+
+from edgecompress.compiler import apply_overrides
+from edgecompress.config import load_calibration_spec, load_recipe, load_target
+from edgecompress.errors import InputError
+from edgecompress.resources import builtin_names
+
+
+def test_every_builtin_target_loads_and_offers_its_default():
+    names = builtin_names("targets")
+    assert {"x86-cpu", "x86-cpu-ort", "orin-nano", "orin-nx", "agx-orin"} <= set(names)
+    for name in names:
+        profile = load_target(name)
+        assert profile.default_precision in profile.precisions
+    assert load_target("orin-nx").build_on_device
+    assert load_target("x86-cpu").backend == "openvino"
+
+
+def test_unknown_target_names_the_known_ones():
+    with pytest.raises(InputError, match="unknown target 'jetson-tx9'.*x86-cpu"):
+        load_target("jetson-tx9")
+
+
+def test_unknown_key_in_a_user_target_is_rejected(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("description: d\nbackend: openvino\nprecisions: [fp32]\ndefault_precision: fp32\nthreds: 2\n")
+    with pytest.raises(InputError, match="threds"):
+        load_target(path)
+
+
+def test_default_precision_must_be_offered(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text("description: d\nbackend: openvino\nprecisions: [fp32]\ndefault_precision: int8\n")
+    with pytest.raises(InputError, match="default_precision"):
+        load_target(path)
+
+
+def test_recipe_overrides_are_revalidated():
+    recipe = apply_overrides(load_recipe("default"), ["lower.precision=fp16", "measure.imgsz=256"])
+    assert recipe.lower.precision == "fp16" and recipe.measure.imgsz == 256
+    with pytest.raises(InputError, match="no such recipe key"):
+        apply_overrides(recipe, ["lower.nope.x=1"])
+    with pytest.raises(InputError, match="invalid"):
+        apply_overrides(recipe, ["lower.precision=int4"])
+
+
+def test_recipe_with_unknown_pass_is_rejected(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("stages:\n  - pass: magic_prune\n")
+    with pytest.raises(InputError, match="unknown pass 'magic_prune'"):
+        load_recipe(path)
+
+
+def test_calibration_spec_defaults():
+    spec = load_calibration_spec("default")
+    assert spec.split == "train" and spec.count == 300 and spec.selection == "seeded"
