@@ -39,14 +39,32 @@ def main() -> None:
     data_yaml = build_digits_dataset(work / "digits")
     model = YOLO(args.weights)
     model.train(
-        data=str(data_yaml), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, device=args.device,
-        workers=2, amp=False, plots=False, close_mosaic=5, seed=0, deterministic=True,
-        project=str(work / "runs"), name="train", exist_ok=True, fliplr=0.0, patience=0,
+        data=str(data_yaml),
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        batch=args.batch,
+        device=args.device,
+        workers=2,
+        amp=False,
+        plots=False,
+        close_mosaic=5,
+        seed=0,
+        deterministic=True,
+        project=str(work / "runs"),
+        name="train",
+        exist_ok=True,
+        fliplr=0.0,
+        patience=0,
     )
     best = work / "runs" / "train" / "weights" / "best.pt"
     metrics = YOLO(str(best)).val(data=str(data_yaml), imgsz=args.imgsz, batch=16, device="cpu", plots=False)
-    summary = {"mAP50": float(metrics.box.map50), "mAP50-95": float(metrics.box.map),
-               "epochs": args.epochs, "imgsz": args.imgsz, "weights": str(args.weights)}
+    summary = {
+        "mAP50": float(metrics.box.map50),
+        "mAP50-95": float(metrics.box.map),
+        "epochs": args.epochs,
+        "imgsz": args.imgsz,
+        "weights": str(args.weights),
+    }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(best, out)

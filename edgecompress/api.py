@@ -21,8 +21,16 @@ def compile(
     """Compile ``model`` for ``target`` and return the artifact folder."""
     from edgecompress.compiler import compile_model
 
-    return compile_model(model=model, data=data, target=target, recipe=recipe, precision=precision, out=out,
-                         force=force, overrides=overrides)
+    return compile_model(
+        model=model,
+        data=data,
+        target=target,
+        recipe=recipe,
+        precision=precision,
+        out=out,
+        force=force,
+        overrides=overrides,
+    )
 
 
 __all__ = ["Detector", "compile", "load"]

@@ -77,7 +77,9 @@ def verify_checksums(directory: Path) -> None:
 def check_output_dir(out: Path, force: bool) -> None:
     """Refuse an existing output folder unless ``force``."""
     if out.exists() and not force:
-        raise InputError(f"output folder {out} already exists", "pass --force to replace it or choose another --out")
+        raise InputError(
+            f"output folder {out} already exists", "pass --force to replace it or choose another --out"
+        )
 
 
 @contextmanager

@@ -23,9 +23,18 @@ def _compile(args: argparse.Namespace) -> int:
         raise_input("--data is required with a model", "pass --data path/to/data.yaml (the model's dataset)")
     else:
         data = demo_data_yaml()
-    ctx = plan(model=model, data=data, target=args.target, recipe=args.recipe, precision=args.precision,
-               out=args.out, imgsz=args.imgsz, overrides=args.set, force=args.force,
-               command="edgecompress " + " ".join(sys.argv[1:] if args.argv is None else args.argv))
+    ctx = plan(
+        model=model,
+        data=data,
+        target=args.target,
+        recipe=args.recipe,
+        precision=args.precision,
+        out=args.out,
+        imgsz=args.imgsz,
+        overrides=args.set,
+        force=args.force,
+        command="edgecompress " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
+    )
     out = run(ctx)
     if args.json:
         print((out / "report.json").read_text())
@@ -71,8 +80,16 @@ def _targets(args: argparse.Namespace) -> int:
     for name in builtin_names("targets"):
         profile = load_target(name)
         reason = get_backend(profile.backend).available()
-        rows.append({"name": name, "backend": profile.backend, "precisions": profile.precisions,
-                     "usable_here": reason is None, "why_not": reason, "description": profile.description})
+        rows.append(
+            {
+                "name": name,
+                "backend": profile.backend,
+                "precisions": profile.precisions,
+                "usable_here": reason is None,
+                "why_not": reason,
+                "description": profile.description,
+            }
+        )
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
@@ -100,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--data", help="Ultralytics data yaml (accuracy on its full val split)")
     c.add_argument("--target", default="x86-cpu", help="target name (`edgecompress targets`) or YAML path")
     c.add_argument("--recipe", default="default", help="recipe name (`edgecompress recipes`) or YAML path")
-    c.add_argument("--precision", choices=["fp32", "fp16", "int8"], help="default: the recipe's, else the target's")
+    c.add_argument(
+        "--precision", choices=["fp32", "fp16", "int8"], help="default: the recipe's, else the target's"
+    )
     c.add_argument("--out", help="artifact folder (default runs/<model>-<target>)")
     c.add_argument("--imgsz", type=int, help="input size (default: the model's training size)")
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key")

@@ -70,7 +70,9 @@ def apply_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
     try:
         return Recipe.model_validate(data)
     except Exception as exc:
-        raise InputError(f"--set made the recipe invalid: {str(exc).splitlines()[-1]}", "fix the value") from exc
+        raise InputError(
+            f"--set made the recipe invalid: {str(exc).splitlines()[-1]}", "fix the value"
+        ) from exc
 
 
 def plan(
@@ -90,32 +92,44 @@ def plan(
     the_recipe = apply_overrides(load_recipe(recipe), overrides or [])
     chosen = precision or the_recipe.lower.precision or profile.default_precision
     if chosen not in profile.precisions:
-        raise InputError(f"target {profile.name} does not offer precision {chosen}",
-                         f"use one of: {', '.join(profile.precisions)}")
+        raise InputError(
+            f"target {profile.name} does not offer precision {chosen}",
+            f"use one of: {', '.join(profile.precisions)}",
+        )
     backend = get_backend(profile.backend)
     if reason := backend.available():
-        hint = (f"copy the model and data to the device and run `edgecompress compile {Path(model).name} "
-                f"--target {profile.name} --data {Path(data).name}` there" if profile.build_on_device
-                else "install it, or pick another target (`edgecompress targets`)")
+        hint = (
+            f"copy the model and data to the device and run `edgecompress compile {Path(model).name} "
+            f"--target {profile.name} --data {Path(data).name}` there"
+            if profile.build_on_device
+            else "install it, or pick another target (`edgecompress targets`)"
+        )
         raise BackendUnavailable(f"target {profile.name} needs {profile.backend}: {reason}", hint)
     out_dir = Path(out) if out else Path("runs") / f"{Path(model).stem}-{profile.name}"
     check_output_dir(out_dir, force)
     detector = load_detector(model)
     val = load_split(data, "val")
     if len(val.names) != len(detector.names):
-        raise InputError(f"{data} has {len(val.names)} classes but the model has {len(detector.names)}",
-                         "pass the data yaml the model was trained on")
+        raise InputError(
+            f"{data} has {len(val.names)} classes but the model has {len(detector.names)}",
+            "pass the data yaml the model was trained on",
+        )
     spec = load_calibration_spec(the_recipe.lower.calibration) if chosen == "int8" else None
     if spec:
         load_split(data, spec.split, require_labels=False)
     size = imgsz or the_recipe.measure.imgsz or detector.train_imgsz
-    return CompileContext(detector, profile, the_recipe, backend, chosen, size, Path(data), val, spec, out_dir,
-                          force, command)
+    return CompileContext(
+        detector, profile, the_recipe, backend, chosen, size, Path(data), val, spec, out_dir, force, command
+    )
 
 
 def _environment() -> dict[str, Any]:
-    return {"cpu": cpu_model(), "os": platform.platform(), "python": platform.python_version(),
-            "versions": package_versions()}
+    return {
+        "cpu": cpu_model(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": package_versions(),
+    }
 
 
 def _lower(ctx: CompileContext, onnx: Path, out_dir: Path, precision: str, calibration: list | None) -> tuple:
@@ -131,11 +145,16 @@ def run(ctx: CompileContext) -> Path:
     with atomic_directory(ctx.out, ctx.force) as art, tempfile.TemporaryDirectory(prefix="ec-build-") as tmp:
         build = Path(tmp)
         status(f"exporting ONNX at {ctx.imgsz}×{ctx.imgsz}")
-        onnx = ctx.detector.export_onnx(build / "onnx", ctx.imgsz, ctx.recipe.lower.simplify, ctx.recipe.lower.opset)
+        onnx = ctx.detector.export_onnx(
+            build / "onnx", ctx.imgsz, ctx.recipe.lower.simplify, ctx.recipe.lower.opset
+        )
         runtimes: list[MeasuredRuntime] = []
         if ctx.recipe.measure.baseline:
-            runtimes.append(MeasuredRuntime("original (PyTorch)", "original",
-                                            ctx.detector.torch_runtime(ctx.target.threads), None))
+            runtimes.append(
+                MeasuredRuntime(
+                    "original (PyTorch)", "original", ctx.detector.torch_runtime(ctx.target.threads), None
+                )
+            )
         calib = None
         if ctx.precision == "int8":
             assert ctx.calibration is not None
@@ -145,26 +164,51 @@ def run(ctx: CompileContext) -> Path:
             _, base_rt = _lower(ctx, onnx, build / "baseline", "fp32", None)
             runtimes.append(MeasuredRuntime(f"baseline ({ctx.backend.name} fp32)", "baseline", base_rt, None))
         status(f"lowering result: {ctx.backend.name} {ctx.precision}")
-        lowered, result_rt = _lower(ctx, onnx, art / ctx.backend.name, ctx.precision, calib.inputs if calib else None)
-        runtimes.append(MeasuredRuntime(f"result ({ctx.backend.name} {ctx.precision})", "result", result_rt,
-                                        lowered.details))
+        lowered, result_rt = _lower(
+            ctx, onnx, art / ctx.backend.name, ctx.precision, calib.inputs if calib else None
+        )
+        runtimes.append(
+            MeasuredRuntime(
+                f"result ({ctx.backend.name} {ctx.precision})", "result", result_rt, lowered.details
+            )
+        )
         rows, data_info = measure_rows(ctx, runtimes)
         shutil.copyfile(onnx, art / "model.onnx")
         shutil.copyfile(ctx.detector.checkpoint, art / "model.pt")
         (art / "recipe.yaml").write_text(yaml.safe_dump(ctx.recipe.model_dump(), sort_keys=False))
         (art / "target.yaml").write_text(yaml.safe_dump(ctx.target.model_dump(), sort_keys=False))
-        Manifest("yolo", ctx.backend.name, ctx.precision, lowered.model_file.relative_to(art).as_posix(),
-                 ctx.imgsz, ctx.detector.names).write(art)
+        Manifest(
+            "yolo",
+            ctx.backend.name,
+            ctx.precision,
+            lowered.model_file.relative_to(art).as_posix(),
+            ctx.imgsz,
+            ctx.detector.names,
+        ).write(art)
         report = Report(
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             command=ctx.command or " ".join(sys.argv),
-            model=ModelInfo(source=str(ctx.detector.checkpoint), sha256=sha256_file(ctx.detector.checkpoint),
-                            family="yolo", task="detect", names=ctx.detector.names, imgsz=ctx.imgsz),
-            target=ctx.target.model_dump(), recipe=ctx.recipe.model_dump(), precision=ctx.precision,
-            environment=_environment(), data=data_info,
-            calibration=CalibrationInfo(spec=ctx.calibration.name, split=ctx.calibration.split,
-                                        count=len(calib.inputs), images_sha256=calib.images_sha256)
-            if calib and ctx.calibration else None,
+            model=ModelInfo(
+                source=str(ctx.detector.checkpoint),
+                sha256=sha256_file(ctx.detector.checkpoint),
+                family="yolo",
+                task="detect",
+                names=ctx.detector.names,
+                imgsz=ctx.imgsz,
+            ),
+            target=ctx.target.model_dump(),
+            recipe=ctx.recipe.model_dump(),
+            precision=ctx.precision,
+            environment=_environment(),
+            data=data_info,
+            calibration=CalibrationInfo(
+                spec=ctx.calibration.name,
+                split=ctx.calibration.split,
+                count=len(calib.inputs),
+                images_sha256=calib.images_sha256,
+            )
+            if calib and ctx.calibration
+            else None,
             rows=rows,
             artifact_files={p.relative_to(art).as_posix(): sha256_file(p) for p in lowered.files},
             total_wall_s=time.perf_counter() - started,

@@ -35,34 +35,61 @@ def _latency_input(ctx: CompileContext) -> np.ndarray:
     return np.repeat(batch, ctx.target.latency.batch, axis=0) if ctx.target.latency.batch > 1 else batch
 
 
-def measure_rows(ctx: CompileContext, runtimes: list[MeasuredRuntime]) -> tuple[list[StageRow], DataInfo | None]:
+def measure_rows(
+    ctx: CompileContext, runtimes: list[MeasuredRuntime]
+) -> tuple[list[StageRow], DataInfo | None]:
     """Latency of all runtimes (interleaved), then mAP of each; returns rows and the split description."""
     params, gflops = ctx.detector.complexity(ctx.imgsz)
     lat = ctx.target.latency
     status(f"measuring latency: {lat.iterations} iterations after {lat.warmup} warm-up, interleaved")
-    latencies = measure_latency({m.name: m.runtime for m in runtimes}, _latency_input(ctx), lat.warmup,
-                                lat.iterations)
+    latencies = measure_latency(
+        {m.name: m.runtime for m in runtimes}, _latency_input(ctx), lat.warmup, lat.iterations
+    )
     rows, data_info = [], None
     for m in runtimes:
         started = time.perf_counter()
         accuracy = None
         if ctx.recipe.measure.accuracy:
-            acc = evaluate(m.runtime, ctx.val, ctx.imgsz, ctx.recipe.measure.conf, ctx.recipe.measure.iou, m.name)
+            acc = evaluate(
+                m.runtime, ctx.val, ctx.imgsz, ctx.recipe.measure.conf, ctx.recipe.measure.iou, m.name
+            )
             accuracy = AccuracyRow(map50=acc.map50, map50_95=acc.map50_95)
-            data_info = DataInfo(data_yaml=str(ctx.data_yaml), split="val", images=acc.images,
-                                 instances=acc.instances)
-            status(f"{m.name}: mAP50 {acc.map50:.4f}  mAP50-95 {acc.map50_95:.4f}  "
-                   f"p50 {latencies[m.name].p50_ms:.1f} ms")
+            data_info = DataInfo(
+                data_yaml=str(ctx.data_yaml), split="val", images=acc.images, instances=acc.instances
+            )
+            status(
+                f"{m.name}: mAP50 {acc.map50:.4f}  mAP50-95 {acc.map50_95:.4f}  "
+                f"p50 {latencies[m.name].p50_ms:.1f} ms"
+            )
         measured_on = MeasuredOn(
-            runtime=m.runtime.name, runtime_version=m.runtime.version, precision=m.runtime.precision,
-            device=getattr(m.runtime, "device", "CPU"), cpu=cpu_model(), threads=ctx.target.threads,
-            batch=lat.batch, imgsz=ctx.imgsz,
+            runtime=m.runtime.name,
+            runtime_version=m.runtime.version,
+            precision=m.runtime.precision,
+            device=getattr(m.runtime, "device", "CPU"),
+            cpu=cpu_model(),
+            threads=ctx.target.threads,
+            batch=lat.batch,
+            imgsz=ctx.imgsz,
         )
-        l = latencies[m.name]
-        rows.append(StageRow(
-            name=m.name, kind=m.kind, measured_on=measured_on, params=params, gflops=gflops, accuracy=accuracy,
-            latency=LatencyRow(p50_ms=l.p50_ms, p95_ms=l.p95_ms, mean_ms=l.mean_ms, fps=l.fps, warmup=l.warmup,
-                               iterations=l.iterations),
-            wall_s=time.perf_counter() - started, details=m.details or {},
-        ))
+        lat_m = latencies[m.name]
+        rows.append(
+            StageRow(
+                name=m.name,
+                kind=m.kind,
+                measured_on=measured_on,
+                params=params,
+                gflops=gflops,
+                accuracy=accuracy,
+                latency=LatencyRow(
+                    p50_ms=lat_m.p50_ms,
+                    p95_ms=lat_m.p95_ms,
+                    mean_ms=lat_m.mean_ms,
+                    fps=lat_m.fps,
+                    warmup=lat_m.warmup,
+                    iterations=lat_m.iterations,
+                ),
+                wall_s=time.perf_counter() - started,
+                details=m.details or {},
+            )
+        )
     return rows, data_info

@@ -25,7 +25,7 @@ def decode_scope_names(ov_model: Any) -> list[str]:
     if not indices:
         return []
     head = f"/model.{max(indices)}/"
-    return [n for n in names if n.startswith(head) and not _HEAD_CONV_BRANCH.match(n[len(head):])]
+    return [n for n in names if n.startswith(head) and not _HEAD_CONV_BRANCH.match(n[len(head) :])]
 
 
 class OpenVINORuntime(Runtime):
@@ -97,8 +97,11 @@ class OpenVINOBackend(Backend):
             subset_size=len(calibration),
             ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
         )
-        return quantized, {"quantizer": f"nncf {nncf.__version__}", "float_decode_ops": len(ignored),
-                           "calibration_images": len(calibration)}
+        return quantized, {
+            "quantizer": f"nncf {nncf.__version__}",
+            "float_decode_ops": len(ignored),
+            "calibration_images": len(calibration),
+        }
 
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
         import openvino as ov

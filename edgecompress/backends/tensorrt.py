@@ -23,7 +23,8 @@ class TensorRTRuntime(Runtime):
         self._context = engine.create_execution_context()
         self._names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
         self._buffers = {
-            n: torch.empty(tuple(engine.get_tensor_shape(n)), dtype=torch.float32, device="cuda") for n in self._names
+            n: torch.empty(tuple(engine.get_tensor_shape(n)), dtype=torch.float32, device="cuda")
+            for n in self._names
         }
         for name, buf in self._buffers.items():
             self._context.set_tensor_address(name, buf.data_ptr())
@@ -55,7 +56,9 @@ class TensorRTBackend(Backend):
             import tensorrt  # noqa: F401
             import torch
         except ImportError:
-            return "TensorRT is not installed here (engines are built on the Jetson, where JetPack provides it)"
+            return (
+                "TensorRT is not installed here (engines are built on the Jetson, where JetPack provides it)"
+            )
         if not torch.cuda.is_available():
             return "no CUDA device here (TensorRT engines are built on the target GPU)"
         return None
@@ -104,5 +107,7 @@ class TensorRTBackend(Backend):
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
         engine = runtime.deserialize_cuda_engine(Path(model_file).read_bytes())
         if engine is None:
-            raise RuntimeError(f"{model_file} is not an engine for this TensorRT/GPU; rebuild it on this device")
+            raise RuntimeError(
+                f"{model_file} is not an engine for this TensorRT/GPU; rebuild it on this device"
+            )
         return TensorRTRuntime(engine, precision)

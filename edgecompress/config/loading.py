@@ -25,7 +25,9 @@ def resolve_yaml(name_or_path: str | Path, kind: str) -> Path:
     if builtin.is_file():
         return builtin
     known = ", ".join(builtin_names(kind))
-    raise InputError(f"unknown {kind[:-1]} {str(name_or_path)!r}", f"use one of: {known}, or a path to a YAML file")
+    raise InputError(
+        f"unknown {kind[:-1]} {str(name_or_path)!r}", f"use one of: {known}, or a path to a YAML file"
+    )
 
 
 def parse_yaml_model(path: Path, model: type[ModelT], kind: str) -> ModelT:

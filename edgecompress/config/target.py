@@ -52,7 +52,9 @@ class TargetProfile(StrictModel):
     @model_validator(mode="after")
     def _default_is_offered(self) -> TargetProfile:
         if self.default_precision not in self.precisions:
-            raise ValueError(f"default_precision {self.default_precision} is not in precisions {self.precisions}")
+            raise ValueError(
+                f"default_precision {self.default_precision} is not in precisions {self.precisions}"
+            )
         return self
 
 

@@ -7,7 +7,7 @@ from disjoint halves of the scikit-learn set, so val digits were never seen in t
 
 from __future__ import annotations
 
-import os
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -54,8 +54,10 @@ def _place_digits(
         side = int(rng.integers(40, 112))
         for _attempt in range(20):
             x0, y0 = (int(v) for v in rng.integers(0, size - side, 2))
-            if all(x0 >= bx1 + 4 or x0 + side + 4 <= bx0 or y0 >= by1 + 4 or y0 + side + 4 <= by0
-                   for bx0, by0, bx1, by1 in boxes):
+            if all(
+                x0 >= bx1 + 4 or x0 + side + 4 <= bx0 or y0 >= by1 + 4 or y0 + side + 4 <= by0
+                for bx0, by0, bx1, by1 in boxes
+            ):
                 break
         else:
             continue
@@ -69,8 +71,15 @@ def _place_digits(
         ys, xs = np.nonzero(alpha[..., 0] > 0.25)
         bx0, by0, bx1, by1 = x0 + xs.min(), y0 + ys.min(), x0 + xs.max() + 1, y0 + ys.max() + 1
         boxes.append((x0, y0, x0 + side, y0 + side))
-        rows.append((int(labels[idx]), (bx0 + bx1) / 2 / size, (by0 + by1) / 2 / size,
-                     (bx1 - bx0) / size, (by1 - by0) / size))
+        rows.append(
+            (
+                int(labels[idx]),
+                (bx0 + bx1) / 2 / size,
+                (by0 + by1) / 2 / size,
+                (bx1 - bx0) / size,
+                (by1 - by0) / size,
+            )
+        )
     return rows
 
 
@@ -111,24 +120,23 @@ def build_digits_dataset(
 
 
 def demo_data_yaml(cache_dir: str | Path | None = None) -> Path:
-    """Return the demo dataset's ``data.yaml``, building it once into a per-user cache folder."""
-    cache = Path(cache_dir or os.environ.get("EDGECOMPRESS_CACHE", Path(tempfile.gettempdir()) / "edgecompress"))
+    """Return the demo dataset's ``data.yaml``, building it once into the edgecompress cache folder."""
+    from edgecompress.offline import cache_root
+
+    cache = Path(cache_dir) if cache_dir else cache_root()
     root = cache / f"digits-{DEFAULT_IMGSZ}-v1"
-    data_yaml = root / "data.yaml"
-    if not data_yaml.exists():
-        partial = Path(tempfile.mkdtemp(prefix="digits-", dir=cache.mkdir(parents=True, exist_ok=True) or cache))
+    if not (root / "data.yaml").exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix="digits-partial-", dir=cache))
         build_digits_dataset(partial)
-        try:
+        with contextlib.suppress(OSError):  # another process may have finished first
             partial.rename(root)
-        except OSError:  # another process finished first
-            pass
-        # the yaml records an absolute path: rewrite it for the final location
-        build_yaml_path(root)
-    return data_yaml
+        _point_yaml_at(root)
+    return root / "data.yaml"
 
 
-def build_yaml_path(root: Path) -> None:
-    """Point an existing dataset's ``data.yaml`` at its current folder."""
+def _point_yaml_at(root: Path) -> None:
+    """Point the dataset's ``data.yaml`` at its current folder (it records an absolute path)."""
     import yaml
 
     data_yaml = root / "data.yaml"

@@ -23,7 +23,9 @@ class Accuracy:
     instances: int
 
 
-def _ground_truth_xyxy(split: DetectionSplit, image_path, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+def _ground_truth_xyxy(
+    split: DetectionSplit, image_path, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     classes, xywh = split.labels(image_path)
     height, width = shape
     scale = np.array([width, height, width, height], dtype=np.float32)
@@ -33,7 +35,12 @@ def _ground_truth_xyxy(split: DetectionSplit, image_path, shape: tuple[int, int]
 
 
 def evaluate(
-    runtime: Runtime, split: DetectionSplit, imgsz: int, conf: float = 0.001, iou: float = 0.7, label: str = ""
+    runtime: Runtime,
+    split: DetectionSplit,
+    imgsz: int,
+    conf: float = 0.001,
+    iou: float = 0.7,
+    label: str = "",
 ) -> Accuracy:
     """Score ``runtime`` on every image of ``split`` with Ultralytics' matching and AP code."""
     import torch
@@ -47,17 +54,27 @@ def evaluate(
     for image_path in track(split.images, f"mAP {label}".strip()):
         image = read_image(image_path)
         batch, infos = preprocess([image], imgsz)
-        det = postprocess(runtime(batch), infos, split.names, conf=conf, iou=iou, max_det=300, multi_label=True)[0]
+        det = postprocess(
+            runtime(batch), infos, split.names, conf=conf, iou=iou, max_det=300, multi_label=True
+        )[0]
         gt_cls, gt_xyxy = _ground_truth_xyxy(split, image_path, image.shape[:2])
         instances += len(gt_cls)
         if len(gt_cls) and len(det):
             ious = box_iou(torch.from_numpy(gt_xyxy), torch.from_numpy(det.boxes))
-            tp = matcher.match_predictions(torch.from_numpy(det.class_ids), torch.from_numpy(gt_cls), ious).numpy()
+            tp = matcher.match_predictions(
+                torch.from_numpy(det.class_ids), torch.from_numpy(gt_cls), ious
+            ).numpy()
         else:
             tp = np.zeros((len(det), 10), dtype=bool)
         metrics.update_stats(
-            {"tp": tp, "conf": det.scores, "pred_cls": det.class_ids, "target_cls": gt_cls,
-             "target_img": np.unique(gt_cls), "im_name": image_path.name}
+            {
+                "tp": tp,
+                "conf": det.scores,
+                "pred_cls": det.class_ids,
+                "target_cls": gt_cls,
+                "target_img": np.unique(gt_cls),
+                "im_name": image_path.name,
+            }
         )
     metrics.process()
     return Accuracy(float(metrics.box.map50), float(metrics.box.map), len(split.images), instances)

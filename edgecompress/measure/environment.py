@@ -6,8 +6,18 @@ import importlib.metadata
 import platform
 from pathlib import Path
 
-PACKAGES = ("edgecompress", "torch", "ultralytics", "onnx", "onnxslim", "onnxruntime", "openvino", "nncf",
-            "torch-pruning", "tensorrt")
+PACKAGES = (
+    "edgecompress",
+    "torch",
+    "ultralytics",
+    "onnx",
+    "onnxslim",
+    "onnxruntime",
+    "openvino",
+    "nncf",
+    "torch-pruning",
+    "tensorrt",
+)
 
 
 def cpu_model() -> str:

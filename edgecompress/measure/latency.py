@@ -27,14 +27,15 @@ class Latency:
 def _summarise(samples: list[float], warmup: int, batch: int) -> Latency:
     ms = np.asarray(samples) * 1000.0
     p50 = float(np.percentile(ms, 50))
-    return Latency(p50, float(np.percentile(ms, 95)), float(ms.mean()), 1000.0 * batch / p50, warmup,
-                   len(samples), batch)
+    return Latency(
+        p50, float(np.percentile(ms, 95)), float(ms.mean()), 1000.0 * batch / p50, warmup, len(samples), batch
+    )
 
 
 def measure_latency(
     runtimes: dict[str, Runtime], batch: np.ndarray, warmup: int = 10, iterations: int = 100, rounds: int = 5
 ) -> dict[str, Latency]:
-    """Time each runtime on ``batch``; calls alternate between runtimes in ``rounds`` so drift hits all alike."""
+    """Time each runtime on ``batch``, alternating runtimes in ``rounds`` so machine drift hits all alike."""
     samples: dict[str, list[float]] = {name: [] for name in runtimes}
     for runtime in runtimes.values():
         for _ in range(warmup):

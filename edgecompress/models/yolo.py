@@ -42,7 +42,9 @@ class YoloDetector:
 
         return int(get_num_params(self.torch_model)), float(get_flops(self.torch_model, imgsz))
 
-    def export_onnx(self, work_dir: Path, imgsz: int, simplify: bool = True, opset: int | None = None) -> Path:
+    def export_onnx(
+        self, work_dir: Path, imgsz: int, simplify: bool = True, opset: int | None = None
+    ) -> Path:
         """Export a static batch-1 ONNX with Ultralytics' exporter (onnxslim-simplified) into ``work_dir``."""
         from ultralytics import YOLO
 
@@ -82,5 +84,7 @@ def load_detector(path: str | Path) -> YoloDetector:
             "the file is corrupt or not an Ultralytics checkpoint; re-save it with model.save()",
         ) from exc
     if yolo.task != "detect":
-        raise InputError(f"{path} is a '{yolo.task}' model, not a detector", "pass a YOLO detection checkpoint")
+        raise InputError(
+            f"{path} is a '{yolo.task}' model, not a detector", "pass a YOLO detection checkpoint"
+        )
     return YoloDetector(path, yolo)

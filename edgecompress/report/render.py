@@ -35,8 +35,13 @@ def render_plot(report: Report, path: Path) -> Path:
         if row.accuracy and row.latency:
             ax.scatter(row.latency.p50_ms, row.accuracy.map50_95, s=60)
             label = row.name
-            ax.annotate(label, (row.latency.p50_ms, row.accuracy.map50_95), textcoords="offset points",
-                        xytext=(6, 4), fontsize=8)
+            ax.annotate(
+                label,
+                (row.latency.p50_ms, row.accuracy.map50_95),
+                textcoords="offset points",
+                xytext=(6, 4),
+                fontsize=8,
+            )
     ax.set_xlabel(f"p50 latency, ms (batch 1, {report.environment.get('cpu', '')[:40]})")
     ax.set_ylabel("mAP50-95 (full val split)")
     ax.set_title(f"{Path(report.model.source).name} → {report.target['name']}")
@@ -62,14 +67,16 @@ def render_markdown(report: Report) -> str:
     ]
     if report.data:
         d = report.data
-        lines.append(f"- accuracy: full `{d.split}` split of `{d.data_yaml}`: {d.images} images, "
-                     f"{d.instances} boxes")
+        lines.append(
+            f"- accuracy: full `{d.split}` split of `{d.data_yaml}`: {d.images} images, {d.instances} boxes"
+        )
     if report.calibration:
         c = report.calibration
         lines.append(f"- INT8 calibration: `{c.spec}`, {c.count} images of `{c.split}`")
     lines += [
         "",
-        "| stage | runtime | precision | params (M) | GFLOPs | mAP50 | mAP50-95 | p50 ms | p95 ms | FPS | wall s |",
+        "| stage | runtime | precision | params (M) | GFLOPs | mAP50 | mAP50-95 | p50 ms | p95 ms | FPS "
+        "| wall s |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *(_row_line(r) for r in report.rows),
         "",
@@ -77,9 +84,15 @@ def render_markdown(report: Report) -> str:
     base, result = report.row("baseline") or report.row("original"), report.row("result")
     if base and result and base.latency and result.latency and base is not result:
         speedup = base.latency.p50_ms / result.latency.p50_ms
-        lines.append(f"Result vs {base.name}: **{speedup:.2f}×** p50 speed-up"
-                     + (f", mAP50-95 {result.accuracy.map50_95 - base.accuracy.map50_95:+.4f}"
-                        if base.accuracy and result.accuracy else "") + ".")
+        lines.append(
+            f"Result vs {base.name}: **{speedup:.2f}×** p50 speed-up"
+            + (
+                f", mAP50-95 {result.accuracy.map50_95 - base.accuracy.map50_95:+.4f}"
+                if base.accuracy and result.accuracy
+                else ""
+            )
+            + "."
+        )
         lines.append("")
     lines += [f"![accuracy vs latency]({PLOT_NAME})", ""]
     return "\n".join(lines)

@@ -19,7 +19,9 @@ ImageInput = str | Path | np.ndarray
 class Detector:
     """A compiled detector: ``predict`` takes a path, an image array or a list of them."""
 
-    def __init__(self, runtime: Runtime, imgsz: int, names: list[str], conf: float = 0.25, iou: float = 0.7) -> None:
+    def __init__(
+        self, runtime: Runtime, imgsz: int, names: list[str], conf: float = 0.25, iou: float = 0.7
+    ) -> None:
         self.runtime = runtime
         self.imgsz = imgsz
         self.names = names
@@ -48,8 +50,10 @@ def load(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector
 
     directory = Path(artifact)
     if not (directory / MANIFEST).is_file():
-        raise InputError(f"{directory} is not an edgecompress artifact (no {MANIFEST})",
-                         "pass the folder written by `edgecompress compile`")
+        raise InputError(
+            f"{directory} is not an edgecompress artifact (no {MANIFEST})",
+            "pass the folder written by `edgecompress compile`",
+        )
     verify_checksums(directory)
     manifest = Manifest.read(directory)
     profile = TargetProfile.model_validate(yaml.safe_load((directory / "target.yaml").read_text()))

@@ -31,7 +31,9 @@ def assert_same_boxes(reference: Detections, other: Detections, what: str) -> in
     for row, ref_idx in enumerate(np.flatnonzero(confident)):
         same_class = other.class_ids == reference.class_ids[ref_idx]
         candidates = np.flatnonzero(same_class & (iou[row] >= 0.99))
-        assert candidates.size, f"{what}: box {reference.boxes[ref_idx]} ({reference.labels[ref_idx]}) unmatched"
+        assert candidates.size, (
+            f"{what}: box {reference.boxes[ref_idx]} ({reference.labels[ref_idx]}) unmatched"
+        )
         best = candidates[np.argmax(iou[row, candidates])]
         assert abs(other.scores[best] - reference.scores[ref_idx]) <= 1e-3, what
     assert (other.scores >= CONF + MARGIN).sum() <= len(reference), f"{what}: extra boxes"
@@ -56,7 +58,9 @@ def _check_parity(detectors: dict[str, Detector], images: list[Path]) -> int:
     for image in images:
         reference = detectors["torch"].predict(image)
         for name in ("onnxruntime", "openvino"):
-            compared += assert_same_boxes(reference, detectors[name].predict(image), f"{name} on {image.name}")
+            compared += assert_same_boxes(
+                reference, detectors[name].predict(image), f"{name} on {image.name}"
+            )
     return compared
 
 

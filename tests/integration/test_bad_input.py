@@ -57,24 +57,39 @@ def test_val_split_without_labels(capsys, tmp_path, demo_model, tiny_digits):
 
     root = tmp_path / "nolabels"
     shutil.copytree(tiny_digits.parent / "images", root / "images")
-    (root / "data.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/val\nnames: {list('0123456789')}\n")
+    (root / "data.yaml").write_text(
+        f"path: {root}\ntrain: images/train\nval: images/val\nnames: {list('0123456789')}\n"
+    )
     line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(root / "data.yaml"))
     assert "has no label files" in line
 
 
 def test_unknown_target(capsys, tmp_path, demo_model, tiny_digits):
-    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", "pi-zero")
+    line = _compile_fails(
+        capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", "pi-zero"
+    )
     assert "unknown target 'pi-zero'" in line and "x86-cpu" in line
 
 
 def test_precision_the_target_does_not_offer(capsys, tmp_path, demo_model, tiny_digits):
-    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target",
-                          "x86-cpu-ort", "--precision", "int8")
+    line = _compile_fails(
+        capsys,
+        tmp_path,
+        str(demo_model),
+        "--data",
+        str(tiny_digits),
+        "--target",
+        "x86-cpu-ort",
+        "--precision",
+        "int8",
+    )
     assert "does not offer precision int8" in line
 
 
 def test_tensorrt_target_without_tensorrt_names_the_device_command(capsys, tmp_path, demo_model, tiny_digits):
-    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", "orin-nx")
+    line = _compile_fails(
+        capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", "orin-nx"
+    )
     assert "needs tensorrt" in line and "--target orin-nx" in line
 
 

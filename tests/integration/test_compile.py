@@ -27,16 +27,40 @@ def quick_target(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def int8_artifact(tmp_path_factory, demo_model, tiny_digits, quick_target) -> Path:
     out = tmp_path_factory.mktemp("runs") / "demo-int8"
-    code = main(["compile", str(demo_model), "--data", str(tiny_digits), "--target", str(quick_target),
-                 "--precision", "int8", "--out", str(out), "--quiet"])
+    code = main(
+        [
+            "compile",
+            str(demo_model),
+            "--data",
+            str(tiny_digits),
+            "--target",
+            str(quick_target),
+            "--precision",
+            "int8",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     return out
 
 
 def test_artifact_has_every_promised_file(int8_artifact):
     names = {p.relative_to(int8_artifact).as_posix() for p in int8_artifact.rglob("*") if p.is_file()}
-    expected = {"openvino/model.xml", "openvino/model.bin", "model.onnx", "model.pt", "recipe.yaml",
-                "target.yaml", "artifact.json", "report.json", "report.md", "report.png", CHECKSUMS}
+    expected = {
+        "openvino/model.xml",
+        "openvino/model.bin",
+        "model.onnx",
+        "model.pt",
+        "recipe.yaml",
+        "target.yaml",
+        "artifact.json",
+        "report.json",
+        "report.md",
+        "report.png",
+        CHECKSUMS,
+    }
     assert expected <= names
     listed = {line.split(maxsplit=1)[1] for line in (int8_artifact / CHECKSUMS).read_text().splitlines()}
     assert listed == names - {CHECKSUMS}

@@ -19,13 +19,15 @@ def test_every_builtin_target_loads_and_offers_its_default():
 
 
 def test_unknown_target_names_the_known_ones():
-    with pytest.raises(InputError, match="unknown target 'jetson-tx9'.*x86-cpu"):
+    with pytest.raises(InputError, match=r"unknown target 'jetson-tx9'.*x86-cpu"):
         load_target("jetson-tx9")
 
 
 def test_unknown_key_in_a_user_target_is_rejected(tmp_path):
     path = tmp_path / "mine.yaml"
-    path.write_text("description: d\nbackend: openvino\nprecisions: [fp32]\ndefault_precision: fp32\nthreds: 2\n")
+    path.write_text(
+        "description: d\nbackend: openvino\nprecisions: [fp32]\ndefault_precision: fp32\nthreds: 2\n"
+    )
     with pytest.raises(InputError, match="threds"):
         load_target(path)
 

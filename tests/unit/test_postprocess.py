@@ -41,7 +41,7 @@ def test_decode_keeps_overlapping_boxes_of_different_classes():
     raw[4, 0], raw[5, 1] = 0.9, 0.8  # same place, different classes
     raw[:4, 2] = [10, 10, 4, 4]
     raw[4, 2] = 0.1  # under the threshold
-    boxes, scores, classes = decode_image(raw, conf=0.25, iou=0.5)
+    boxes, _scores, classes = decode_image(raw, conf=0.25, iou=0.5)
     assert classes.tolist() == [0, 1]
     assert boxes[0] == pytest.approx([40, 40, 60, 60])
 
