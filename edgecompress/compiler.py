@@ -29,7 +29,7 @@ from edgecompress.report import Report
 from edgecompress.report.render import render
 from edgecompress.report.schema import CalibrationInfo, DataInfo, ModelInfo
 from edgecompress.stage_rows import MeasuredRuntime, measure_rows
-from edgecompress.ui import status
+from edgecompress.ui import foreign_output, status
 
 
 @dataclass
@@ -109,10 +109,10 @@ def plan(
     check_output_dir(out_dir, force)
     detector = load_detector(model)
     val = load_split(data, "val")
-    if len(val.names) != len(detector.names):
+    if len(val.names) != len(detector.names) and not the_recipe.measure.single_cls:
         raise InputError(
             f"{data} has {len(val.names)} classes but the model has {len(detector.names)}",
-            "pass the data yaml the model was trained on",
+            "pass the data yaml the model was trained on, or --set measure.single_cls=true",
         )
     spec = load_calibration_spec(the_recipe.lower.calibration) if chosen == "int8" else None
     if spec:
@@ -133,7 +133,8 @@ def _environment() -> dict[str, Any]:
 
 
 def _lower(ctx: CompileContext, onnx: Path, out_dir: Path, precision: str, calibration: list | None) -> tuple:
-    lowered = ctx.backend.lower(onnx, out_dir, ctx.target, precision, calibration)
+    with foreign_output():
+        lowered = ctx.backend.lower(onnx, out_dir, ctx.target, precision, calibration)
     return lowered, ctx.backend.load(lowered.model_file, ctx.target, precision)
 
 
@@ -145,9 +146,10 @@ def run(ctx: CompileContext) -> Path:
     with atomic_directory(ctx.out, ctx.force) as art, tempfile.TemporaryDirectory(prefix="ec-build-") as tmp:
         build = Path(tmp)
         status(f"exporting ONNX at {ctx.imgsz}×{ctx.imgsz}")
-        onnx = ctx.detector.export_onnx(
-            build / "onnx", ctx.imgsz, ctx.recipe.lower.simplify, ctx.recipe.lower.opset
-        )
+        with foreign_output():
+            onnx = ctx.detector.export_onnx(
+                build / "onnx", ctx.imgsz, ctx.recipe.lower.simplify, ctx.recipe.lower.opset
+            )
         runtimes: list[MeasuredRuntime] = []
         if ctx.recipe.measure.baseline:
             runtimes.append(

@@ -50,8 +50,9 @@ def measure_rows(
         started = time.perf_counter()
         accuracy = None
         if ctx.recipe.measure.accuracy:
+            settings = ctx.recipe.measure
             acc = evaluate(
-                m.runtime, ctx.val, ctx.imgsz, ctx.recipe.measure.conf, ctx.recipe.measure.iou, m.name
+                m.runtime, ctx.val, ctx.imgsz, settings.conf, settings.iou, m.name, settings.single_cls
             )
             accuracy = AccuracyRow(map50=acc.map50, map50_95=acc.map50_95)
             data_info = DataInfo(

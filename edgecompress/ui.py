@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
@@ -36,3 +39,15 @@ def status(message: str) -> None:
     """Print one status line unless quiet."""
     if not _quiet:
         console.print(message)
+
+
+@contextlib.contextmanager
+def foreign_output() -> Iterator[None]:
+    """Send a library's own progress output (NNCF, Ultralytics) to stderr, or nowhere under quiet."""
+    target = open(os.devnull, "w") if _quiet else sys.stderr  # noqa: SIM115 - closed below
+    try:
+        with contextlib.redirect_stdout(target):
+            yield
+    finally:
+        if target is not sys.stderr:
+            target.close()

@@ -28,6 +28,7 @@ class MeasureSettings(StrictModel):
     baseline: bool = True
     conf: float = Field(0.001, ge=0, le=1)
     iou: float = Field(0.7, gt=0, le=1)
+    single_cls: bool = Field(False, description="score all classes as class 0, as Ultralytics' val")
 
 
 class Recipe(StrictModel):

@@ -41,8 +41,13 @@ def evaluate(
     conf: float = 0.001,
     iou: float = 0.7,
     label: str = "",
+    single_cls: bool = False,
 ) -> Accuracy:
-    """Score ``runtime`` on every image of ``split`` with Ultralytics' matching and AP code."""
+    """Score ``runtime`` on every image of ``split`` with Ultralytics' matching and AP code.
+
+    ``single_cls`` scores every prediction as class 0 and NMS ignores classes, as Ultralytics'
+    ``val(single_cls=True)`` does (e.g. a two-class person detector on person boxes).
+    """
     import torch
     from ultralytics.models.yolo.detect import DetectionValidator
     from ultralytics.utils.metrics import DetMetrics, box_iou
@@ -54,9 +59,10 @@ def evaluate(
     for image_path in track(split.images, f"mAP {label}".strip()):
         image = read_image(image_path)
         batch, infos = preprocess([image], imgsz)
-        det = postprocess(
-            runtime(batch), infos, split.names, conf=conf, iou=iou, max_det=300, multi_label=True
-        )[0]
+        raw = runtime(batch)
+        if single_cls:
+            raw = np.concatenate([raw[:, :4], raw[:, 4:].max(1, keepdims=True)], axis=1)
+        det = postprocess(raw, infos, split.names, conf=conf, iou=iou, max_det=300, multi_label=True)[0]
         gt_cls, gt_xyxy = _ground_truth_xyxy(split, image_path, image.shape[:2])
         instances += len(gt_cls)
         if len(gt_cls) and len(det):

@@ -117,3 +117,54 @@ def test_load_refuses_a_tampered_artifact(int8_artifact, tmp_path):
         handle.write(b"\x00\x01\x02\x03")
     with pytest.raises(InputError, match="changed since compile"):
         edgecompress.load(copy)
+
+
+def test_console_script_quiet_prints_only_the_path(tmp_path, demo_model, tiny_digits, quick_target):
+    import subprocess
+    import sys
+
+    out = tmp_path / "demo-int8-quiet"
+    command = [
+        sys.executable,
+        "-m",
+        "edgecompress.cli",
+        "compile",
+        str(demo_model),
+        "--data",
+        str(tiny_digits),
+        "--target",
+        str(quick_target),
+        "--out",
+        str(out),
+        "--quiet",
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == str(out)
+    assert Report.read(out / "report.json").row("result").measured_on.precision == "int8"
+
+
+def test_onnxruntime_target_compiles_fp32(tmp_path, demo_model, tiny_digits):
+    out = tmp_path / "demo-ort"
+    code = main(
+        [
+            "compile",
+            str(demo_model),
+            "--data",
+            str(tiny_digits),
+            "--target",
+            "x86-cpu-ort",
+            "--set",
+            "measure.baseline=false",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    report = Report.read(out / "report.json")
+    assert [r.kind for r in report.rows] == ["result"]
+    assert report.row("result").measured_on.runtime == "onnxruntime"
+    detector = edgecompress.load(out)
+    image = sorted((tiny_digits.parent / "images" / "val").glob("*.jpg"))[0]
+    assert len(detector.predict(str(image))) >= 1
