@@ -41,9 +41,10 @@ def _compile(args: argparse.Namespace) -> int:
     elif args.quiet:
         print(out)
     else:
-        from rich.markdown import Markdown
+        from edgecompress.report import Report
+        from edgecompress.report.render import summary_table
 
-        console.print(Markdown((out / "report.md").read_text().split("![")[0]))
+        console.print(summary_table(Report.read(out / "report.json")))
         print(out)
     return 0
 

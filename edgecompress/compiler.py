@@ -21,6 +21,7 @@ from edgecompress.artifact import Manifest, atomic_directory, check_output_dir, 
 from edgecompress.backends import Backend, Runtime, get_backend
 from edgecompress.config import Recipe, TargetProfile, load_calibration_spec, load_recipe, load_target
 from edgecompress.config.calibration import CalibrationSpec
+from edgecompress.config.recipe import apply_overrides
 from edgecompress.data import DetectionSplit, load_split
 from edgecompress.errors import BackendUnavailable, InputError
 from edgecompress.measure.environment import cpu_model, package_versions
@@ -49,30 +50,6 @@ class CompileContext:
     force: bool = False
     command: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
-
-
-def apply_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
-    """Apply ``--set a.b.0.c=value`` overrides (values parsed as YAML) and re-validate."""
-    data = recipe.model_dump()
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise InputError(f"--set {item!r} has no '='", "write --set lower.precision=fp16")
-        node: Any = data
-        parts = key.split(".")
-        try:
-            for part in parts[:-1]:
-                node = node[int(part)] if isinstance(node, list) else node[part]
-            last = int(parts[-1]) if isinstance(node, list) else parts[-1]
-            node[last] = yaml.safe_load(raw)
-        except (KeyError, IndexError, ValueError, TypeError) as exc:
-            raise InputError(f"--set {key}: no such recipe key", "check the recipe's keys") from exc
-    try:
-        return Recipe.model_validate(data)
-    except Exception as exc:
-        raise InputError(
-            f"--set made the recipe invalid: {str(exc).splitlines()[-1]}", "fix the value"
-        ) from exc
 
 
 def plan(
@@ -138,64 +115,96 @@ def _lower(ctx: CompileContext, onnx: Path, out_dir: Path, precision: str, calib
     return lowered, ctx.backend.load(lowered.model_file, ctx.target, precision)
 
 
+def _export(ctx: CompileContext, detector: YoloDetector, folder: Path) -> Path:
+    with foreign_output():
+        return detector.export_onnx(folder, ctx.imgsz, ctx.recipe.lower.simplify, ctx.recipe.lower.opset)
+
+
+def _run_stages(ctx: CompileContext, build: Path) -> tuple[YoloDetector, list[MeasuredRuntime]]:
+    """Run the recipe stages; each result is saved as a YOLO checkpoint, reloaded and lowered at FP32."""
+    from edgecompress.passes import PASSES
+
+    detector, measured = ctx.detector, []
+    for index, stage in enumerate(ctx.recipe.stages, start=1):
+        settings = {k: v for k, v in stage.items() if k != "pass"}
+        cls = PASSES[stage["pass"]]
+        status(f"stage {index}: {cls.name}")
+        started = time.perf_counter()
+        result = cls(cls.Config.model_validate(settings)).run(detector.torch_model, ctx)
+        wall = time.perf_counter() - started
+        detector = detector.with_model(result.model, build / f"stage{index}-{cls.name}.pt")
+        onnx = _export(ctx, detector, build / f"stage{index}-onnx")
+        _, runtime = _lower(ctx, onnx, build / f"stage{index}-{ctx.backend.name}", "fp32", None)
+        name = f"{index}. {cls.name}"
+        measured.append(MeasuredRuntime(name, "stage", runtime, detector, result.details, wall))
+    return detector, measured
+
+
 def run(ctx: CompileContext) -> Path:
     """Run the compile described by ``ctx`` and return the artifact folder."""
     from edgecompress.calibration_set import build_calibration_set
 
     started = time.perf_counter()
+    backend = ctx.backend.name
     with atomic_directory(ctx.out, ctx.force) as art, tempfile.TemporaryDirectory(prefix="ec-build-") as tmp:
         build = Path(tmp)
-        status(f"exporting ONNX at {ctx.imgsz}×{ctx.imgsz}")
-        with foreign_output():
-            onnx = ctx.detector.export_onnx(
-                build / "onnx", ctx.imgsz, ctx.recipe.lower.simplify, ctx.recipe.lower.opset
-            )
-        runtimes: list[MeasuredRuntime] = []
+        measured: list[MeasuredRuntime] = []
+        original = ctx.detector
         if ctx.recipe.measure.baseline:
-            runtimes.append(
-                MeasuredRuntime(
-                    "original (PyTorch)", "original", ctx.detector.torch_runtime(ctx.target.threads), None
+            torch_rt = original.torch_runtime(ctx.target.threads)
+            measured.append(MeasuredRuntime("original", "original", torch_rt, original, None))
+            if ctx.precision != "fp32" or ctx.recipe.stages:
+                status(f"lowering baseline: {backend} fp32")
+                t0 = time.perf_counter()
+                _, base_rt = _lower(
+                    ctx, _export(ctx, original, build / "onnx"), build / "baseline", "fp32", None
                 )
-            )
+                measured.append(
+                    MeasuredRuntime(
+                        f"baseline ({backend} fp32)",
+                        "baseline",
+                        base_rt,
+                        original,
+                        None,
+                        time.perf_counter() - t0,
+                    )
+                )
+        final, stage_rows = _run_stages(ctx, build)
+        measured += stage_rows
         calib = None
         if ctx.precision == "int8":
             assert ctx.calibration is not None
             calib = build_calibration_set(str(ctx.data_yaml), ctx.calibration, ctx.imgsz)
-        if ctx.recipe.measure.baseline and ctx.precision != "fp32":
-            status(f"lowering baseline: {ctx.backend.name} fp32")
-            _, base_rt = _lower(ctx, onnx, build / "baseline", "fp32", None)
-            runtimes.append(MeasuredRuntime(f"baseline ({ctx.backend.name} fp32)", "baseline", base_rt, None))
-        status(f"lowering result: {ctx.backend.name} {ctx.precision}")
-        lowered, result_rt = _lower(
-            ctx, onnx, art / ctx.backend.name, ctx.precision, calib.inputs if calib else None
-        )
-        runtimes.append(
+        status(f"lowering result: {backend} {ctx.precision}")
+        t0 = time.perf_counter()
+        onnx = _export(ctx, final, build / "final-onnx")
+        lowered, result_rt = _lower(ctx, onnx, art / backend, ctx.precision, calib.inputs if calib else None)
+        measured.append(
             MeasuredRuntime(
-                f"result ({ctx.backend.name} {ctx.precision})", "result", result_rt, lowered.details
+                f"result ({backend} {ctx.precision})",
+                "result",
+                result_rt,
+                final,
+                lowered.details,
+                time.perf_counter() - t0,
             )
         )
-        rows, data_info = measure_rows(ctx, runtimes)
+        rows, data_info = measure_rows(ctx, measured)
         shutil.copyfile(onnx, art / "model.onnx")
-        shutil.copyfile(ctx.detector.checkpoint, art / "model.pt")
+        shutil.copyfile(final.checkpoint, art / "model.pt")
         (art / "recipe.yaml").write_text(yaml.safe_dump(ctx.recipe.model_dump(), sort_keys=False))
         (art / "target.yaml").write_text(yaml.safe_dump(ctx.target.model_dump(), sort_keys=False))
-        Manifest(
-            "yolo",
-            ctx.backend.name,
-            ctx.precision,
-            lowered.model_file.relative_to(art).as_posix(),
-            ctx.imgsz,
-            ctx.detector.names,
-        ).write(art)
+        model_file = lowered.model_file.relative_to(art).as_posix()
+        Manifest("yolo", backend, ctx.precision, model_file, ctx.imgsz, final.names).write(art)
         report = Report(
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             command=ctx.command or " ".join(sys.argv),
             model=ModelInfo(
-                source=str(ctx.detector.checkpoint),
-                sha256=sha256_file(ctx.detector.checkpoint),
+                source=str(original.checkpoint),
+                sha256=sha256_file(original.checkpoint),
                 family="yolo",
                 task="detect",
-                names=ctx.detector.names,
+                names=original.names,
                 imgsz=ctx.imgsz,
             ),
             target=ctx.target.model_dump(),

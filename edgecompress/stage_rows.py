@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ from edgecompress.ui import status
 
 if TYPE_CHECKING:
     from edgecompress.compiler import CompileContext
+    from edgecompress.models.yolo import YoloDetector
 
 
 @dataclass
@@ -27,7 +27,9 @@ class MeasuredRuntime:
     name: str
     kind: str
     runtime: Runtime
+    detector: YoloDetector
     details: dict[str, Any] | None
+    wall_s: float | None = None
 
 
 def _latency_input(ctx: CompileContext) -> np.ndarray:
@@ -39,7 +41,6 @@ def measure_rows(
     ctx: CompileContext, runtimes: list[MeasuredRuntime]
 ) -> tuple[list[StageRow], DataInfo | None]:
     """Latency of all runtimes (interleaved), then mAP of each; returns rows and the split description."""
-    params, gflops = ctx.detector.complexity(ctx.imgsz)
     lat = ctx.target.latency
     status(f"measuring latency: {lat.iterations} iterations after {lat.warmup} warm-up, interleaved")
     latencies = measure_latency(
@@ -47,7 +48,7 @@ def measure_rows(
     )
     rows, data_info = [], None
     for m in runtimes:
-        started = time.perf_counter()
+        params, gflops = m.detector.complexity(ctx.imgsz)
         accuracy = None
         if ctx.recipe.measure.accuracy:
             settings = ctx.recipe.measure
@@ -89,7 +90,7 @@ def measure_rows(
                     warmup=lat_m.warmup,
                     iterations=lat_m.iterations,
                 ),
-                wall_s=time.perf_counter() - started,
+                wall_s=m.wall_s,
                 details=m.details or {},
             )
         )

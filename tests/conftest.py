@@ -74,8 +74,7 @@ def demo_model() -> Path:
     from edgecompress.demo import demo_checkpoint
 
     path = demo_checkpoint()
-    if not path.exists():
-        pytest.skip("demo checkpoint not built yet (bench/train_demo.py)")
+    assert path.exists(), "the bundled demo checkpoint is missing (bench/train_demo.py rebuilds it)"
     return path
 
 

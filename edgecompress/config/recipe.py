@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
 from pydantic import Field, field_validator
 
 from edgecompress.config.loading import parse_yaml_model, resolve_yaml
 from edgecompress.config.target import Precision, StrictModel
+from edgecompress.errors import InputError
 
 
 class LowerSettings(StrictModel):
@@ -57,3 +59,27 @@ class Recipe(StrictModel):
 def load_recipe(name_or_path: str | Path) -> Recipe:
     """Load a built-in recipe by name or a user's YAML by path."""
     return parse_yaml_model(resolve_yaml(name_or_path, "recipes"), Recipe, "recipe")
+
+
+def apply_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
+    """Apply ``--set a.b.0.c=value`` overrides (values parsed as YAML) and re-validate."""
+    data = recipe.model_dump()
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise InputError(f"--set {item!r} has no '='", "write --set lower.precision=fp16")
+        node: Any = data
+        parts = key.split(".")
+        try:
+            for part in parts[:-1]:
+                node = node[int(part)] if isinstance(node, list) else node[part]
+            last = int(parts[-1]) if isinstance(node, list) else parts[-1]
+            node[last] = yaml.safe_load(raw)
+        except (KeyError, IndexError, ValueError, TypeError) as exc:
+            raise InputError(f"--set {key}: no such recipe key", "check the recipe's keys") from exc
+    try:
+        return Recipe.model_validate(data)
+    except Exception as exc:
+        raise InputError(
+            f"--set made the recipe invalid: {str(exc).splitlines()[-1]}", "fix the value"
+        ) from exc

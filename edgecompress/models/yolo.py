@@ -56,6 +56,16 @@ class YoloDetector:
         )
         return Path(exported)
 
+    def with_model(self, model: Any, path: Path) -> YoloDetector:
+        """Save ``model`` as an Ultralytics checkpoint at ``path`` (this one's metadata) and reload it."""
+        from ultralytics import YOLO
+
+        wrapper = YOLO(str(self.checkpoint))
+        wrapper.model = model
+        path.parent.mkdir(parents=True, exist_ok=True)
+        wrapper.save(str(path))
+        return load_detector(path)
+
     def torch_runtime(self, threads: int | None = None) -> Any:
         """An eager PyTorch runtime of a fused copy of this model."""
         import copy

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from edgecompress.passes.base import Pass, PassConfig, PassResult
+from edgecompress.passes.bn_prune import BNPrunePass
 
-PASSES: dict[str, type[Pass]] = {}
+PASSES: dict[str, type[Pass]] = {cls.name: cls for cls in (BNPrunePass,)}
 
 __all__ = ["PASSES", "Pass", "PassConfig", "PassResult"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from edgecompress.report.schema import Report, StageRow
 
@@ -34,7 +35,7 @@ def render_plot(report: Report, path: Path) -> Path:
     for row in report.rows:
         if row.accuracy and row.latency:
             ax.scatter(row.latency.p50_ms, row.accuracy.map50_95, s=60)
-            label = row.name
+            label = f"{row.name} ({row.measured_on.runtime} {row.measured_on.precision})"
             ax.annotate(
                 label,
                 (row.latency.p50_ms, row.accuracy.map50_95),
@@ -103,3 +104,26 @@ def render(report: Report, directory: Path) -> list[Path]:
     md = directory / "report.md"
     md.write_text(render_markdown(report))
     return [md, render_plot(report, directory / PLOT_NAME)]
+
+
+def summary_table(report: Report) -> Any:
+    """A compact rich table of the rows, for the terminal."""
+    from rich.table import Table
+
+    table = Table(title=f"{Path(report.model.source).name} → {report.target['name']}", title_justify="left")
+    for column in ("stage", "runtime", "prec", "params M", "GFLOPs", "mAP50", "mAP50-95", "p50 ms", "FPS"):
+        table.add_column(column, justify="left" if column in ("stage", "runtime") else "right")
+    for row in report.rows:
+        acc, lat = row.accuracy, row.latency
+        table.add_row(
+            row.name,
+            row.measured_on.runtime,
+            row.measured_on.precision,
+            f"{row.params / 1e6:.2f}",
+            f"{row.gflops:.2f}",
+            _fmt(acc.map50 if acc else None),
+            _fmt(acc.map50_95 if acc else None),
+            _fmt(lat.p50_ms if lat else None, 1),
+            _fmt(lat.fps if lat else None, 1),
+        )
+    return table

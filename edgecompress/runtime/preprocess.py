@@ -30,12 +30,13 @@ def read_image(source: str | Path | np.ndarray) -> np.ndarray:
         image = source
     else:
         path = Path(source)
-        image = cv2.imread(str(path)) if path.is_file() else None
-        if image is None:
+        loaded = cv2.imread(str(path)) if path.is_file() else None
+        if loaded is None:
             reason = "file not found" if not path.exists() else "not a readable image"
             raise InputError(
                 f"cannot read image {path}: {reason}", "pass a JPEG/PNG path or a HxWx3 uint8 array"
             )
+        image = np.asarray(loaded)
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     elif image.ndim == 3 and image.shape[2] == 4:

@@ -2,8 +2,8 @@
 
 import pytest
 
-from edgecompress.compiler import apply_overrides
 from edgecompress.config import load_calibration_spec, load_recipe, load_target
+from edgecompress.config.recipe import apply_overrides
 from edgecompress.errors import InputError
 from edgecompress.resources import builtin_names
 

@@ -1,0 +1,134 @@
+"""BN-scale structured channel pruning over torch-pruning's dependency graph.
+
+Channels are ranked by |γ| of the BatchNorm that follows each conv (network slimming), either
+globally across the network or uniformly per layer, and removed with every coupled channel
+(residual adds, concats) via torch-pruning. The Detect head's final convs and DFL are never pruned.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field, model_validator
+
+from edgecompress.passes.base import Pass, PassConfig, PassResult
+
+if TYPE_CHECKING:
+    from torch import nn
+
+    from edgecompress.compiler import CompileContext
+
+
+class BNPruneConfig(PassConfig):
+    """How much to prune and by which criterion."""
+
+    ratio: float = Field(0.5, gt=0, lt=1, description="fraction of `target` to remove")
+    target: Literal["channels", "params", "flops"] = "channels"
+    criterion: Literal["global", "uniform", "threshold"] = "global"
+    threshold: float | None = Field(
+        None, gt=0, description="criterion=threshold: prune channels with |γ| below"
+    )
+    round_to: int = Field(8, ge=1, description="keep channel counts multiples of this (TensorRT/OpenVINO)")
+    max_layer_ratio: float = Field(0.9, gt=0, lt=1, description="no layer loses more than this fraction")
+    steps: int = Field(24, ge=1, description="pruning steps when aiming at a params/FLOPs target")
+
+    @model_validator(mode="after")
+    def _threshold_needs_value(self) -> BNPruneConfig:
+        if self.criterion == "threshold" and self.threshold is None:
+            raise ValueError("criterion 'threshold' needs a threshold value")
+        return self
+
+
+def head_output_layers(model: nn.Module) -> list[nn.Module]:
+    """The Detect head's final box/class convs and DFL: their widths are fixed by the output format."""
+    detect = model.model[-1]
+    ignored: list[nn.Module] = []
+    for branch in ("cv2", "cv3", "one2one_cv2", "one2one_cv3"):
+        for seq in getattr(detect, branch, []) or []:
+            ignored.append(seq[-1])
+    if getattr(detect, "dfl", None) is not None:
+        ignored.append(detect.dfl)
+    return ignored
+
+
+def fraction_below(model: nn.Module, threshold: float, ignored: list[nn.Module]) -> float:
+    """Fraction of prunable BN channels whose |γ| is below ``threshold``."""
+    import torch
+
+    skip = {id(p) for m in ignored for p in m.parameters()}
+    gammas = [
+        m.weight.detach().abs()
+        for m in model.modules()
+        if isinstance(m, torch.nn.BatchNorm2d) and id(m.weight) not in skip
+    ]
+    values = torch.cat(gammas)
+    return float((values < threshold).float().mean())
+
+
+def prune_by_bn_scale(
+    model: nn.Module, config: BNPruneConfig, imgsz: int
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Return a pruned copy of ``model`` (made split-free first) and what was done."""
+    import torch
+    import torch_pruning as tp
+
+    from edgecompress.models.yolo_modules import make_prunable
+
+    model = copy.deepcopy(model).float().eval()
+    make_prunable(model)
+    for param in model.parameters():
+        param.requires_grad_(True)
+    example = torch.zeros(1, 3, imgsz, imgsz)
+    ignored = head_output_layers(model)
+    macs0, params0 = tp.utils.count_ops_and_params(model, example)
+    ratio = config.ratio
+    if config.criterion == "threshold":
+        ratio = min(fraction_below(model, config.threshold or 0.0, ignored), config.max_layer_ratio)
+    by_channels = config.target == "channels"
+    pruner = tp.pruner.MetaPruner(
+        model,
+        example,
+        importance=tp.importance.BNScaleImportance(),
+        global_pruning=config.criterion != "uniform",
+        pruning_ratio=ratio if by_channels else config.max_layer_ratio,
+        max_pruning_ratio=config.max_layer_ratio,
+        iterative_steps=1 if by_channels else config.steps,
+        ignored_layers=ignored,
+        round_to=config.round_to,
+    )
+    goal = (1 - config.ratio) * (params0 if config.target == "params" else macs0)
+    steps = 0
+    for _ in range(1 if by_channels else config.steps):
+        pruner.step()
+        steps += 1
+        macs, params = tp.utils.count_ops_and_params(model, example)
+        if not by_channels and (params if config.target == "params" else macs) <= goal:
+            break
+    for param in model.parameters():
+        param.requires_grad_(False)
+    details = {
+        "params_before": int(params0),
+        "params_after": int(params),
+        "gflops_before": 2 * macs0 / 1e9,
+        "gflops_after": 2 * macs / 1e9,
+        "steps": steps,
+        "channel_ratio": ratio,
+        "criterion": config.criterion,
+        "target": config.target,
+        "round_to": config.round_to,
+    }
+    return model, details
+
+
+class BNPrunePass(Pass):
+    """Structured channel pruning by BatchNorm scale (recipe key ``bn_prune``)."""
+
+    name = "bn_prune"
+    Config = BNPruneConfig
+
+    def run(self, model: Any, ctx: CompileContext) -> PassResult:
+        """Prune ``model`` at the compile's image size."""
+        assert isinstance(self.config, BNPruneConfig)
+        pruned, details = prune_by_bn_scale(model, self.config, ctx.imgsz)
+        return PassResult(pruned, details)

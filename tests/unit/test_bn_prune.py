@@ -1,0 +1,66 @@
+"""BN-scale pruning: channel counts fall by the ratio, stay multiples of round_to, the head keeps its format."""
+
+import pytest
+import torch
+
+from edgecompress.passes.bn_prune import BNPruneConfig, head_output_layers, prune_by_bn_scale
+
+IMGSZ = 128
+
+
+def _model(cfg: str, seed: int = 0):
+    from ultralytics.nn.tasks import DetectionModel
+
+    torch.manual_seed(seed)
+    model = DetectionModel(cfg, nc=4, verbose=False).eval()
+    for module in model.modules():  # trained-like, distinct γ so the ranking means something
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data = torch.rand(module.num_features) + 0.01
+    return model
+
+
+def _head_ids(model) -> set[int]:
+    return {id(sub) for m in head_output_layers(model) for sub in m.modules()}
+
+
+def _prunable_channels(model) -> int:
+    skip = _head_ids(model)
+    return sum(m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d) and id(m) not in skip)
+
+
+@pytest.mark.parametrize("cfg", ["yolov8n.yaml", "yolov8s.yaml"])
+@pytest.mark.parametrize("criterion", ["global", "uniform"])
+def test_channels_fall_by_ratio_in_multiples_of_round_to(cfg, criterion):
+    model = _model(cfg)
+    before = _prunable_channels(model)
+    pruned, details = prune_by_bn_scale(model, BNPruneConfig(ratio=0.5, criterion=criterion), IMGSZ)
+    after = _prunable_channels(pruned)
+    assert 0.3 < after / before < 0.7, (before, after)
+    head = _head_ids(pruned)
+    for conv in (m for m in pruned.modules() if isinstance(m, torch.nn.Conv2d) and id(m) not in head):
+        assert conv.out_channels % 8 == 0 and conv.out_channels >= 8
+    assert details["params_after"] < details["params_before"]
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    with torch.no_grad():
+        assert pruned(x)[0].shape == model(x)[0].shape  # same output format: (1, 4 + nc, anchors)
+
+
+def test_flops_target_is_reached():
+    model = _model("yolov8n.yaml")
+    _, details = prune_by_bn_scale(model, BNPruneConfig(ratio=0.6, target="flops"), IMGSZ)
+    assert details["gflops_after"] <= 0.4 * details["gflops_before"] * 1.02
+
+
+def test_global_criterion_removes_the_smallest_gammas_first():
+    model = _model("yolov8n.yaml")
+    conv = model.model[2].cv2  # a C2f output conv
+    conv.bn.weight.data[:16] = 1e-4  # 16 channels that matter least
+    conv.bn.weight.data[16:] = 10.0
+    pruned, _ = prune_by_bn_scale(model, BNPruneConfig(ratio=0.05), IMGSZ)
+    kept = pruned.model[2].cv2.bn.weight.data
+    assert kept.min() > 1.0  # the near-zero ones went
+
+
+def test_threshold_needs_a_value():
+    with pytest.raises(ValueError, match="threshold"):
+        BNPruneConfig(criterion="threshold")
