@@ -161,7 +161,7 @@ def run(ctx: CompileContext) -> Path:
                 )
                 measured.append(
                     MeasuredRuntime(
-                        f"baseline ({backend} fp32)",
+                        "baseline",
                         "baseline",
                         base_rt,
                         original,
@@ -181,7 +181,7 @@ def run(ctx: CompileContext) -> Path:
         lowered, result_rt = _lower(ctx, onnx, art / backend, ctx.precision, calib.inputs if calib else None)
         measured.append(
             MeasuredRuntime(
-                f"result ({backend} {ctx.precision})",
+                "result",
                 "result",
                 result_rt,
                 final,
