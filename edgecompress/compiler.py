@@ -49,7 +49,12 @@ class CompileContext:
     out: Path
     force: bool = False
     command: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+
+    @property
+    def teacher_checkpoint(self) -> Path:
+        """The model as it was before compression (the distillation teacher)."""
+        return self.detector.checkpoint
 
 
 def plan(
@@ -148,6 +153,7 @@ def run(ctx: CompileContext) -> Path:
     backend = ctx.backend.name
     with atomic_directory(ctx.out, ctx.force) as art, tempfile.TemporaryDirectory(prefix="ec-build-") as tmp:
         build = Path(tmp)
+        ctx.work_dir = build
         measured: list[MeasuredRuntime] = []
         original = ctx.detector
         if ctx.recipe.measure.baseline:

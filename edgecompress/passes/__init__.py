@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from edgecompress.passes.base import Pass, PassConfig, PassResult
 from edgecompress.passes.bn_prune import BNPrunePass
+from edgecompress.passes.distill import DistillPass
+from edgecompress.passes.sparsity_train import SparsityTrainPass
 
-PASSES: dict[str, type[Pass]] = {cls.name: cls for cls in (BNPrunePass,)}
+PASSES: dict[str, type[Pass]] = {cls.name: cls for cls in (SparsityTrainPass, BNPrunePass, DistillPass)}
 
 __all__ = ["PASSES", "Pass", "PassConfig", "PassResult"]

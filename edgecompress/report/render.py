@@ -54,6 +54,39 @@ def render_plot(report: Report, path: Path) -> Path:
     return path
 
 
+GAMMA_PLOT_NAME = "gamma.png"
+
+
+def render_gamma_plot(report: Report, path: Path) -> Path | None:
+    """Histogram of BN |γ| before and after sparsity training, if a stage recorded one."""
+    stages = [r for r in report.rows if "gamma_before" in r.details]
+    if not stages:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    details = stages[-1].details
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
+    for key, label in (("gamma_before", "before"), ("gamma_after", "after")):
+        hist = details[key]
+        edges = hist["hist_edges"]
+        ax.stairs(
+            hist["hist_counts"],
+            edges,
+            label=f"{label}: {hist['fraction_below']:.1%} below {hist['threshold']}",
+        )
+    ax.set_xlabel("|γ| of BatchNorm (clipped at 2)")
+    ax.set_ylabel("channels")
+    ax.set_title(f"sparsity training, λ={details['lam']} ({details['schedule']})")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
 def render_markdown(report: Report) -> str:
     """A human-readable report; every figure comes from ``report``."""
     env = report.environment
@@ -96,6 +129,8 @@ def render_markdown(report: Report) -> str:
         )
         lines.append("")
     lines += [f"![accuracy vs latency]({PLOT_NAME})", ""]
+    if any("gamma_before" in r.details for r in report.rows):
+        lines += [f"![BN scale histogram]({GAMMA_PLOT_NAME})", ""]
     return "\n".join(lines)
 
 
@@ -103,7 +138,9 @@ def render(report: Report, directory: Path) -> list[Path]:
     """Write ``report.md`` and the plot into ``directory``; return their paths."""
     md = directory / "report.md"
     md.write_text(render_markdown(report))
-    return [md, render_plot(report, directory / PLOT_NAME)]
+    written = [md, render_plot(report, directory / PLOT_NAME)]
+    gamma = render_gamma_plot(report, directory / GAMMA_PLOT_NAME)
+    return written + ([gamma] if gamma else [])
 
 
 def summary_table(report: Report) -> Any:

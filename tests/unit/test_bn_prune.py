@@ -1,4 +1,4 @@
-"""BN-scale pruning: channel counts fall by the ratio, stay multiples of round_to, the head keeps its format."""
+"""BN-scale pruning: channels fall by the ratio in multiples of round_to; the head keeps its format."""
 
 import pytest
 import torch
@@ -25,7 +25,9 @@ def _head_ids(model) -> set[int]:
 
 def _prunable_channels(model) -> int:
     skip = _head_ids(model)
-    return sum(m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d) and id(m) not in skip)
+    return sum(
+        m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d) and id(m) not in skip
+    )
 
 
 @pytest.mark.parametrize("cfg", ["yolov8n.yaml", "yolov8s.yaml"])

@@ -1,0 +1,118 @@
+"""Ultralytics training hooks for compressed models: a trainer that keeps pruned widths, and CWD.
+
+This module path is stable: checkpoints written while distilling pickle ``CWDDistillationModel``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from ultralytics.models.yolo.detect import DetectionTrainer
+from ultralytics.nn.distill_model import DistillationModel
+
+
+def cwd_loss(student: torch.Tensor, teacher: torch.Tensor, tau: float) -> torch.Tensor:
+    """Channel-wise distillation: mean over (batch, channel) of KL(softmax_HW(t/τ) ‖ softmax_HW(s/τ)) · τ²."""
+    n, c = student.shape[:2]
+    s = student.reshape(n * c, -1) / tau
+    t = teacher.reshape(n * c, -1) / tau
+    kl = (F.softmax(t, dim=1) * (F.log_softmax(t, dim=1) - F.log_softmax(s, dim=1))).sum(dim=1)
+    return kl.mean() * tau**2
+
+
+class CWDDistillationModel(DistillationModel):
+    """Ultralytics' distillation wrapper with the feature loss replaced by CWD (importable, so picklable)."""
+
+    tau: ClassVar[float] = 4.0
+
+    def loss_sl2(
+        self, student_feat: torch.Tensor, teacher_feat: torch.Tensor, feat_idx: int, teacher_scores: tuple
+    ) -> torch.Tensor:
+        """CWD between the projected student feature and the teacher feature of one neck level."""
+        return cwd_loss(student_feat, teacher_feat, type(self).tau)
+
+
+class CompressedModelTrainer(DetectionTrainer):
+    """A DetectionTrainer that trains the checkpoint's module as it is (pruned widths kept)."""
+
+    def get_model(self, cfg: Any = None, weights: Any = None, verbose: bool = True) -> Any:
+        """Return the loaded (compressed) module instead of rebuilding it from its YAML."""
+        if weights is None:
+            return super().get_model(cfg=cfg, weights=weights, verbose=verbose)
+        model = weights.float()
+        model.args = self.args
+        return model
+
+
+@contextlib.contextmanager
+def distillation_class(cls: type[DistillationModel], tau: float) -> Iterator[None]:
+    """Make Ultralytics' trainer build ``cls`` where it builds its DistillationModel."""
+    import ultralytics.engine.trainer as trainer_module
+
+    original = trainer_module.DistillationModel
+    previous_tau = CWDDistillationModel.tau
+    trainer_module.DistillationModel = cls  # type: ignore[misc]
+    CWDDistillationModel.tau = tau
+    try:
+        yield
+    finally:
+        trainer_module.DistillationModel = original  # type: ignore[misc]
+        CWDDistillationModel.tau = previous_tau
+
+
+def student_of(model: Any) -> Any:
+    """The detection model inside a distillation wrapper (or the model itself)."""
+    return getattr(model, "student_model", model)
+
+
+def bn_scales(model: torch.nn.Module, skip: set[int]) -> list[torch.nn.BatchNorm2d]:
+    """The BatchNorm layers whose γ sparsity training penalises (those of ``skip`` ids excluded)."""
+    return [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d) and id(m) not in skip]
+
+
+class SparsityTrainer(CompressedModelTrainer):
+    """Adds the L1 subgradient λ·sign(γ) of BN scales to the gradients before every optimizer step.
+
+    ``schedule`` is ``constant`` or ``linear`` (λ decays linearly to 0 over the epochs). With
+    ``mask_ratio`` set, only the globally smallest ``mask_ratio`` of γ (recomputed each epoch) are
+    penalised, as MaskSparsity does, so channels that will be kept are left alone.
+    """
+
+    penalty: ClassVar[dict[str, Any]] = {"lam": 1e-3, "schedule": "constant", "mask_ratio": None}
+
+    def _penalised(self) -> list[torch.nn.BatchNorm2d]:
+        from edgecompress.passes.bn_prune import head_output_layers
+
+        model = student_of(self.model)
+        skip = {id(sub) for m in head_output_layers(model) for sub in m.modules()}
+        return bn_scales(model, skip)
+
+    def _epoch_mask(self, layers: list[torch.nn.BatchNorm2d]) -> dict[int, torch.Tensor] | None:
+        ratio = self.penalty["mask_ratio"]
+        if not ratio:
+            return None
+        if getattr(self, "_mask_epoch", None) != self.epoch:
+            gammas = torch.cat([m.weight.detach().abs().flatten() for m in layers])
+            threshold = torch.quantile(gammas.float(), ratio)
+            self._mask = {id(m): (m.weight.detach().abs() <= threshold).float() for m in layers}
+            self._mask_epoch = self.epoch
+        return self._mask
+
+    def optimizer_step(self) -> None:
+        """Apply the L1 subgradient on BN γ, then the usual Ultralytics step."""
+        lam = float(self.penalty["lam"])
+        if self.penalty["schedule"] == "linear":
+            lam *= 1 - self.epoch / max(self.epochs, 1)
+        layers = self._penalised()
+        mask = self._epoch_mask(layers)
+        scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.0
+        for bn in layers:
+            if bn.weight.grad is None:
+                continue
+            step = lam * scale * torch.sign(bn.weight.data)
+            bn.weight.grad.add_(step * mask[id(bn)] if mask else step)
+        super().optimizer_step()

@@ -1,0 +1,89 @@
+"""The three compression stages run through Ultralytics' trainer and round-trip as normal checkpoints."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from edgecompress.cli import main
+from edgecompress.report import Report
+
+IMGSZ = 160
+
+
+@pytest.fixture(scope="module")
+def compressed(tmp_path_factory, demo_model, tiny_digits) -> Path:
+    folder = tmp_path_factory.mktemp("compress")
+    target = folder / "quick-ort.yaml"
+    target.write_text(
+        "description: quick ORT\nbackend: onnxruntime\nprecisions: [fp32]\ndefault_precision: fp32\n"
+        "threads: 2\nlatency: {warmup: 1, iterations: 3, batch: 1}\n"
+    )
+    recipe = folder / "three-stages.yaml"
+    recipe.write_text(
+        "stages:\n"
+        "  - {pass: sparsity_train, lam: 0.01, schedule: linear, epochs: 1, batch: 8, workers: 0}\n"
+        "  - {pass: bn_prune, ratio: 0.5, round_to: 8}\n"
+        "  - {pass: distill, method: cwd, epochs: 1, batch: 8, workers: 0}\n"
+    )
+    out = folder / "art"
+    code = main(
+        [
+            "compile",
+            str(demo_model),
+            "--data",
+            str(tiny_digits),
+            "--target",
+            str(target),
+            "--recipe",
+            str(recipe),
+            "--imgsz",
+            str(IMGSZ),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    return out
+
+
+def test_report_has_a_row_per_stage(compressed):
+    report = Report.read(compressed / "report.json")
+    assert [r.name for r in report.rows] == [
+        "original",
+        "baseline",
+        "1. sparsity_train",
+        "2. bn_prune",
+        "3. distill",
+        "result",
+    ]
+    original, pruned = report.rows[0], report.rows[3]
+    assert pruned.params < 0.6 * original.params and pruned.gflops < 0.7 * original.gflops
+    assert all(r.latency and r.accuracy for r in report.rows)
+    sparsity = report.rows[2].details
+    assert sum(sparsity["gamma_after"]["hist_counts"]) == sparsity["gamma_after"]["channels"] > 0
+    assert report.rows[4].details["method"] == "cwd"
+    assert (compressed / "gamma.png").exists()
+
+
+def test_compressed_checkpoint_round_trips_through_ultralytics(compressed, tiny_digits, tmp_path):
+    from ultralytics import YOLO
+
+    model = YOLO(str(compressed / "model.pt"))
+    params = sum(p.numel() for p in model.model.parameters())
+    assert params == Report.read(compressed / "report.json").row("result").params
+    metrics = model.val(
+        data=str(tiny_digits),
+        imgsz=IMGSZ,
+        batch=4,
+        device="cpu",
+        plots=False,
+        project=str(tmp_path),
+        name="val",
+    )
+    assert 0.0 <= metrics.box.map50 <= 1.0
+    exported = Path(model.export(format="onnx", imgsz=IMGSZ, device="cpu"))
+    assert exported.exists()
+    x = torch.zeros(1, 3, IMGSZ, IMGSZ)
+    assert model.model.float().eval()(x)[0].shape[1] == 4 + 10

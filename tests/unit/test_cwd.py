@@ -1,0 +1,30 @@
+"""The channel-wise distillation loss."""
+
+import torch
+
+from edgecompress.models.yolo_training import cwd_loss
+
+
+def test_zero_for_identical_features_positive_otherwise():
+    torch.manual_seed(0)
+    teacher = torch.randn(2, 8, 5, 5)
+    assert cwd_loss(teacher.clone(), teacher, tau=4.0).abs() < 1e-6
+    assert cwd_loss(torch.randn(2, 8, 5, 5), teacher, tau=4.0) > 0
+
+
+def test_is_per_channel_spatial_softmax_kl_times_tau_squared():
+    student, teacher = torch.randn(1, 3, 4, 4), torch.randn(1, 3, 4, 4)
+    tau = 2.0
+    expected = 0.0
+    for c in range(3):
+        p = torch.softmax(teacher[0, c].flatten() / tau, 0)
+        q = torch.softmax(student[0, c].flatten() / tau, 0)
+        expected += (p * (p.log() - q.log())).sum() / 3
+    assert torch.allclose(cwd_loss(student, teacher, tau), expected * tau**2, atol=1e-5)
+
+
+def test_gradient_flows_to_student_only():
+    student = torch.randn(1, 4, 3, 3, requires_grad=True)
+    teacher = torch.randn(1, 4, 3, 3, requires_grad=True)
+    cwd_loss(student, teacher.detach(), 1.0).backward()
+    assert student.grad is not None and student.grad.abs().sum() > 0 and teacher.grad is None
