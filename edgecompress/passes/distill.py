@@ -107,7 +107,15 @@ class DistillPass(Pass):
             trainer.train()
         best = Path(trainer.best if Path(trainer.best).exists() else trainer.last)
         trained, _ = load_checkpoint(str(best))
+        from ultralytics.utils.torch_utils import unwrap_model
+
+        tloss = trainer.tloss
+        losses = (
+            tloss.items() if isinstance(tloss, dict) else zip(trainer.loss_names, tloss or [], strict=False)
+        )
         details = {
+            "trainer_model": type(unwrap_model(trainer.model)).__name__,
+            "final_train_loss": {k: round(float(v), 5) for k, v in losses},
             "method": config.method,
             "epochs": config.epochs,
             "tau": config.tau,

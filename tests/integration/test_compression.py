@@ -63,7 +63,9 @@ def test_report_has_a_row_per_stage(compressed):
     assert all(r.latency and r.accuracy for r in report.rows)
     sparsity = report.rows[2].details
     assert sum(sparsity["gamma_after"]["hist_counts"]) == sparsity["gamma_after"]["channels"] > 0
-    assert report.rows[4].details["method"] == "cwd"
+    distill = report.rows[4].details
+    assert distill["method"] == "cwd" and distill["trainer_model"] == "CWDDistillationModel"
+    assert distill["final_train_loss"]["dis_loss"] > 0
     assert (compressed / "gamma.png").exists()
 
 
