@@ -58,3 +58,21 @@ def test_recipe_with_unknown_pass_is_rejected(tmp_path):
 def test_calibration_spec_defaults():
     spec = load_calibration_spec("default")
     assert spec.split == "train" and spec.count == 300 and spec.selection == "seeded"
+
+
+def test_every_builtin_recipe_validates_with_its_passes():
+    from edgecompress.passes import PASSES
+
+    for name in builtin_names("recipes"):
+        recipe = load_recipe(name)
+        for stage in recipe.stages:
+            PASSES[stage["pass"]].Config.model_validate({k: v for k, v in stage.items() if k != "pass"})
+    slim = load_recipe("yolo-slim-cwd")
+    assert [s["pass"] for s in slim.stages] == ["sparsity_train", "bn_prune", "distill"]
+
+
+def test_a_bad_pass_setting_fails_before_any_work(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("stages:\n  - pass: bn_prune\n    ratio: 1.5\n")
+    with pytest.raises(InputError, match="ratio"):
+        load_recipe(path)
