@@ -32,6 +32,8 @@ def _compile(args: argparse.Namespace) -> int:
         out=args.out,
         imgsz=args.imgsz,
         overrides=args.set,
+        budget_ms=args.budget_ms,
+        resume=args.resume,
         force=args.force,
         command="edgecompress " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
     )
@@ -124,7 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="artifact folder (default runs/<model>-<target>)")
     c.add_argument("--imgsz", type=int, help="input size (default: the model's training size)")
     c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a recipe key")
+    c.add_argument(
+        "--budget-ms", type=float, help="search the bn_prune ratio for this p50 latency on the target"
+    )
     c.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    c.add_argument(
+        "--resume", action="store_true", help="continue an interrupted compile from its last stage"
+    )
     c.add_argument("--quiet", action="store_true", help="print only the artifact path")
     c.add_argument("--json", action="store_true", help="print report.json")
     c.set_defaults(func=_compile)
@@ -149,7 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("error: interrupted (no artifact was written)", file=sys.stderr)
+        print(
+            "error: interrupted (no artifact was written; add --resume to continue from the last finished "
+            "stage)",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -29,6 +29,7 @@ from edgecompress.models.yolo import YoloDetector, load_detector
 from edgecompress.report import Report
 from edgecompress.report.render import render
 from edgecompress.report.schema import CalibrationInfo, DataInfo, ModelInfo
+from edgecompress.stage_progress import FinishedStage, StageProgress, progress_key
 from edgecompress.stage_rows import MeasuredRuntime, measure_rows
 from edgecompress.ui import foreign_output, status
 
@@ -50,11 +51,24 @@ class CompileContext:
     force: bool = False
     command: str = ""
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    stage_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
+    resume: bool = False
 
     @property
     def teacher_checkpoint(self) -> Path:
         """The model as it was before compression (the distillation teacher)."""
         return self.detector.checkpoint
+
+
+def with_latency_budget(recipe: Recipe, budget_ms: float) -> Recipe:
+    """Set ``budget_ms`` on the recipe's bn_prune stage (the ratio is then searched on the target)."""
+    indices = [i for i, stage in enumerate(recipe.stages) if stage.get("pass") == "bn_prune"]
+    if not indices:
+        raise InputError(
+            f"--budget-ms needs a recipe with a bn_prune stage; {recipe.name} has none",
+            "use --recipe yolo-prune50 (or add a bn_prune stage to yours)",
+        )
+    return apply_overrides(recipe, [f"stages.{indices[0]}.budget_ms={budget_ms}"])
 
 
 def plan(
@@ -68,10 +82,14 @@ def plan(
     overrides: list[str] | None = None,
     force: bool = False,
     command: str = "",
+    budget_ms: float | None = None,
+    resume: bool = False,
 ) -> CompileContext:
     """Validate every input and return the context of the compile; raises InputError on bad input."""
     profile = load_target(target)
     the_recipe = apply_overrides(load_recipe(recipe), overrides or [])
+    if budget_ms is not None:
+        the_recipe = with_latency_budget(the_recipe, budget_ms)
     chosen = precision or the_recipe.lower.precision or profile.default_precision
     if chosen not in profile.precisions:
         raise InputError(
@@ -101,7 +119,19 @@ def plan(
         load_split(data, spec.split, require_labels=False)
     size = imgsz or the_recipe.measure.imgsz or detector.train_imgsz
     return CompileContext(
-        detector, profile, the_recipe, backend, chosen, size, Path(data), val, spec, out_dir, force, command
+        detector,
+        profile,
+        the_recipe,
+        backend,
+        chosen,
+        size,
+        Path(data),
+        val,
+        spec,
+        out_dir,
+        force,
+        command,
+        resume=resume,
     )
 
 
@@ -126,22 +156,37 @@ def _export(ctx: CompileContext, detector: YoloDetector, folder: Path) -> Path:
 
 
 def _run_stages(ctx: CompileContext, build: Path) -> tuple[YoloDetector, list[MeasuredRuntime]]:
-    """Run the recipe stages; each result is saved as a YOLO checkpoint, reloaded and lowered at FP32."""
+    """Run the recipe stages; each result is saved as a YOLO checkpoint, reloaded and lowered at FP32.
+
+    Finished stages are recorded in the work folder; with ``ctx.resume`` they are reloaded, not rerun.
+    """
     from edgecompress.passes import PASSES
 
+    key = progress_key(sha256_file(ctx.detector.checkpoint), ctx.recipe.stages, ctx.imgsz, ctx.data_yaml)
+    progress = StageProgress(build, key)
     detector, measured = ctx.detector, []
     for index, stage in enumerate(ctx.recipe.stages, start=1):
-        settings = {k: v for k, v in stage.items() if k != "pass"}
         cls = PASSES[stage["pass"]]
-        status(f"stage {index}: {cls.name}")
-        started = time.perf_counter()
-        result = cls(cls.Config.model_validate(settings)).run(detector.torch_model, ctx)
-        wall = time.perf_counter() - started
-        detector = detector.with_model(result.model, build / f"stage{index}-{cls.name}.pt")
-        onnx = _export(ctx, detector, build / f"stage{index}-onnx")
-        _, runtime = _lower(ctx, onnx, build / f"stage{index}-{ctx.backend.name}", "fp32", None)
-        name = f"{index}. {cls.name}"
-        measured.append(MeasuredRuntime(name, "stage", runtime, detector, result.details, wall))
+        ctx.stage_dir = build / f"stage{index}-{cls.name}"
+        done = progress.get(index) if ctx.resume else None
+        if done:
+            status(f"stage {index}: {cls.name} (finished earlier, reloaded)")
+            detector = load_detector(done.checkpoint)
+        else:
+            status(f"stage {index}: {cls.name}")
+            started = time.perf_counter()
+            settings = {k: v for k, v in stage.items() if k != "pass"}
+            result = cls(cls.Config.model_validate(settings)).run(detector.torch_model, ctx)
+            detector = detector.with_model(result.model, ctx.stage_dir / "result.pt")
+            done = FinishedStage(
+                index, cls.name, str(detector.checkpoint), result.details, time.perf_counter() - started
+            )
+            progress.record(done)
+        onnx = _export(ctx, detector, ctx.stage_dir / "onnx")
+        _, runtime = _lower(ctx, onnx, ctx.stage_dir / ctx.backend.name, "fp32", None)
+        measured.append(
+            MeasuredRuntime(f"{index}. {cls.name}", "stage", runtime, detector, done.details, done.wall_s)
+        )
     return detector, measured
 
 
@@ -151,9 +196,12 @@ def run(ctx: CompileContext) -> Path:
 
     started = time.perf_counter()
     backend = ctx.backend.name
-    with atomic_directory(ctx.out, ctx.force) as art, tempfile.TemporaryDirectory(prefix="ec-build-") as tmp:
-        build = Path(tmp)
-        ctx.work_dir = build
+    build = ctx.out.with_name(f"{ctx.out.name}.work")
+    if not ctx.resume:
+        shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True, exist_ok=True)
+    ctx.work_dir = build
+    with atomic_directory(ctx.out, ctx.force) as art:
         measured: list[MeasuredRuntime] = []
         original = ctx.detector
         if ctx.recipe.measure.baseline:
@@ -233,6 +281,7 @@ def run(ctx: CompileContext) -> Path:
         report.write(art / "report.json")
         render(report, art)
         write_checksums(art)
+    shutil.rmtree(build, ignore_errors=True)
     return ctx.out
 
 

@@ -32,6 +32,10 @@ class BNPruneConfig(PassConfig):
     round_to: int = Field(8, ge=1, description="keep channel counts multiples of this (TensorRT/OpenVINO)")
     max_layer_ratio: float = Field(0.9, gt=0, lt=1, description="no layer loses more than this fraction")
     steps: int = Field(24, ge=1, description="pruning steps when aiming at a params/FLOPs target")
+    budget_ms: float | None = Field(
+        None, gt=0, description="search the channel ratio: least pruning whose p50 on the target fits this"
+    )
+    search_steps: int = Field(5, ge=1, description="bisection steps of the budget search")
 
     @model_validator(mode="after")
     def _threshold_needs_value(self) -> BNPruneConfig:
@@ -130,5 +134,9 @@ class BNPrunePass(Pass):
     def run(self, model: Any, ctx: CompileContext) -> PassResult:
         """Prune ``model`` at the compile's image size."""
         assert isinstance(self.config, BNPruneConfig)
+        if self.config.budget_ms is not None:
+            from edgecompress.passes.latency_budget import search_ratio_for_budget
+
+            return search_ratio_for_budget(model, self.config, ctx)
         pruned, details = prune_by_bn_scale(model, self.config, ctx.imgsz)
         return PassResult(pruned, details)

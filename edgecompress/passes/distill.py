@@ -76,6 +76,26 @@ def train_overrides(config: Any, checkpoint: Path, data_yaml: Path, work: Path, 
     }
 
 
+def train_or_resume(trainer_cls: type, overrides: dict[str, Any], work: Path, resume: bool) -> Any:
+    """Train with ``trainer_cls``; with ``resume`` and an unfinished ``last.pt`` in ``work``, continue it."""
+    import torch
+
+    last = work / "train" / "weights" / "last.pt"
+    if (
+        resume
+        and last.exists()
+        and torch.load(last, map_location="cpu", weights_only=False).get("epoch", -1) >= 0
+    ):
+        from edgecompress.ui import status
+
+        status(f"resuming training from {last}")
+        trainer = trainer_cls(overrides={"resume": str(last)})
+    else:
+        trainer = trainer_cls(overrides=overrides)
+    trainer.train()
+    return trainer
+
+
 class DistillPass(Pass):
     """Fine-tune the compressed model, distilling from the original one (recipe key ``distill``)."""
 
@@ -95,16 +115,15 @@ class DistillPass(Pass):
 
         config = self.config
         assert isinstance(config, DistillConfig)
-        work = ctx.work_dir / f"distill-{id(self)}"
-        student = ctx.detector.with_model(model, work / "student.pt")
+        work = ctx.stage_dir
+        student = ctx.detector.with_model(model, work / "start.pt")
         overrides = train_overrides(
             config, student.checkpoint, resolved_data_yaml(ctx.data_yaml, work), work, ctx.imgsz
         )
         if config.method == "cwd":
             overrides.update({"distill_model": str(ctx.teacher_checkpoint), "dis": config.weight})
         with distillation_class(CWDDistillationModel, config.tau):
-            trainer = CompressedModelTrainer(overrides=overrides)
-            trainer.train()
+            trainer = train_or_resume(CompressedModelTrainer, overrides, work, ctx.resume)
         best = Path(trainer.best if Path(trainer.best).exists() else trainer.last)
         trained, _ = load_checkpoint(str(best))
         from ultralytics.utils.torch_utils import unwrap_model

@@ -65,12 +65,12 @@ class SparsityTrainPass(Pass):
         from ultralytics.nn.tasks import load_checkpoint
 
         from edgecompress.models.yolo_training import SparsityTrainer, student_of
-        from edgecompress.passes.distill import resolved_data_yaml, train_overrides
+        from edgecompress.passes.distill import resolved_data_yaml, train_or_resume, train_overrides
 
         config = self.config
         assert isinstance(config, SparsityConfig)
         before = gamma_summary(model, config.threshold)
-        work = ctx.work_dir / f"sparsity-{id(self)}"
+        work = ctx.stage_dir
         student = ctx.detector.with_model(model, work / "start.pt")
         overrides = train_overrides(
             config, student.checkpoint, resolved_data_yaml(ctx.data_yaml, work), work, ctx.imgsz
@@ -80,8 +80,7 @@ class SparsityTrainPass(Pass):
             (SparsityTrainer,),
             {"penalty": {"lam": config.lam, "schedule": config.schedule, "mask_ratio": config.mask_ratio}},
         )
-        trainer = trainer_cls(overrides=overrides)
-        trainer.train()
+        trainer = train_or_resume(trainer_cls, overrides, work, ctx.resume)
         last = Path(trainer.last)
         trained = student_of(load_checkpoint(str(last))[0]).float().eval()
         after = gamma_summary(trained, config.threshold)

@@ -89,3 +89,28 @@ def test_compressed_checkpoint_round_trips_through_ultralytics(compressed, tiny_
     assert exported.exists()
     x = torch.zeros(1, 3, IMGSZ, IMGSZ)
     assert model.model.float().eval()(x)[0].shape[1] == 4 + 10
+
+
+def test_compressed_checkpoint_trains_on_with_edgecompress_trainer(compressed, tiny_digits, tmp_path):
+    from ultralytics import YOLO
+
+    from edgecompress.models.yolo_training import CompressedModelTrainer
+
+    model = YOLO(str(compressed / "model.pt"))
+    widths = [m.out_channels for m in model.model.modules() if isinstance(m, torch.nn.Conv2d)]
+    model.train(
+        data=str(tiny_digits),
+        trainer=CompressedModelTrainer,
+        epochs=1,
+        imgsz=IMGSZ,
+        batch=8,
+        workers=0,
+        device="cpu",
+        amp=False,
+        plots=False,
+        project=str(tmp_path),
+        name="ft",
+        val=False,
+    )
+    trained = YOLO(str(tmp_path / "ft" / "weights" / "last.pt"))
+    assert [m.out_channels for m in trained.model.modules() if isinstance(m, torch.nn.Conv2d)] == widths
