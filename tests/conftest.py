@@ -109,3 +109,35 @@ def ultralytics_assets() -> list[Path]:
 
     assets = Path(ultralytics.__file__).parent / "assets"
     return [assets / "bus.jpg", assets / "zidane.jpg"]
+
+
+def _quick_target(folder: Path, backend: str, precisions: str, default: str) -> Path:
+    path = folder / f"quick-{backend}.yaml"
+    path.write_text(
+        f"description: {backend} on this CPU, short latency run for tests\nbackend: {backend}\ndevice: CPU\n"
+        f"precisions: [{precisions}]\ndefault_precision: {default}\nthreads: 2\n"
+        "latency: {warmup: 1, iterations: 5, batch: 1}\n"
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def quick_ov_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user-supplied OpenVINO profile (INT8 default) with a short latency run."""
+    return _quick_target(tmp_path_factory.mktemp("targets"), "openvino", "fp32, fp16, int8", "int8")
+
+
+@pytest.fixture(scope="session")
+def quick_ort_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A user-supplied ONNX Runtime profile with a short latency run."""
+    return _quick_target(tmp_path_factory.mktemp("targets"), "onnxruntime", "fp32", "fp32")
+
+
+@pytest.fixture(scope="session")
+def demo_compile_argv(demo_model: Path, tiny_digits: Path):
+    """Build `edgecompress compile` arguments for the demo model on the tiny digits set."""
+
+    def argv(*extra: object) -> list[str]:
+        return ["compile", str(demo_model), "--data", str(tiny_digits), *(str(e) for e in extra)]
+
+    return argv

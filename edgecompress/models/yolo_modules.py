@@ -32,8 +32,8 @@ def _split_conv(conv: nn.Module, first: int) -> tuple[nn.Module, nn.Module]:
     return head, tail
 
 
-class C2fSplit(nn.Module):
-    """``C2f`` / ``C3k2`` with ``cv1`` as two convs (``cv0`` → first half, ``cv1`` → second half)."""
+class _SplitBlock(nn.Module):
+    """A CSP block whose ``cv1`` is cut into ``cv0`` (first half) and ``cv1`` (second half)."""
 
     def __init__(self, block: nn.Module) -> None:
         super().__init__()
@@ -44,6 +44,10 @@ class C2fSplit(nn.Module):
             if hasattr(block, name):
                 setattr(self, name, getattr(block, name))
 
+
+class C2fSplit(_SplitBlock):
+    """``C2f`` / ``C3k2`` without the split."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Same output as the original block."""
         y = [self.cv0(x), self.cv1(x)]
@@ -51,17 +55,8 @@ class C2fSplit(nn.Module):
         return self.cv2(torch.cat(y, 1))
 
 
-class C2PSASplit(nn.Module):
-    """``C2PSA`` with ``cv1`` as two convs; the attention branch ``m`` is kept as is."""
-
-    def __init__(self, block: nn.Module) -> None:
-        super().__init__()
-        self.cv0, self.cv1 = _split_conv(block.cv1, block.c)
-        self.cv2 = block.cv2
-        self.m = block.m
-        for name in ("f", "i", "type", "np"):
-            if hasattr(block, name):
-                setattr(self, name, getattr(block, name))
+class C2PSASplit(_SplitBlock):
+    """``C2PSA`` without the split; the attention branch ``m`` is kept as is."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Same output as the original block."""

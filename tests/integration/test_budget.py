@@ -7,48 +7,35 @@ import pytest
 from edgecompress.cli import main
 from edgecompress.report import Report
 
-IMGSZ = 160
-
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("budget")
-    target = folder / "quick-ort.yaml"
-    target.write_text(
-        "description: quick ORT\nbackend: onnxruntime\nprecisions: [fp32]\ndefault_precision: fp32\n"
-        "threads: 2\nlatency: {warmup: 1, iterations: 5, batch: 1}\n"
-    )
-    recipe = folder / "prune.yaml"
+def budget_argv(tmp_path_factory, demo_compile_argv, quick_ort_target):
+    recipe = tmp_path_factory.mktemp("budget") / "prune.yaml"
     recipe.write_text(
         "stages:\n  - {pass: bn_prune, round_to: 8, search_steps: 3}\n"
         "measure: {accuracy: false, baseline: false}\n"
     )
-    return target, recipe
 
-
-def test_generous_budget_picks_the_least_pruned_candidate_that_fits(tmp_path, demo_model, tiny_digits, setup):
-    target, recipe = setup
-    out = tmp_path / "art"
-    code = main(
-        [
-            "compile",
-            str(demo_model),
-            "--data",
-            str(tiny_digits),
+    def argv(budget: str, out: Path) -> list[str]:
+        return demo_compile_argv(
             "--target",
-            str(target),
+            quick_ort_target,
             "--recipe",
-            str(recipe),
+            recipe,
             "--imgsz",
-            str(IMGSZ),
+            160,
             "--budget-ms",
-            "10000",
+            budget,
             "--out",
-            str(out),
-            "--quiet",
-        ]
-    )
-    assert code == 0
+            out,
+        )
+
+    return argv
+
+
+def test_generous_budget_picks_the_least_pruned_candidate_that_fits(tmp_path, budget_argv):
+    out = tmp_path / "art"
+    assert main([*budget_argv("10000", out), "--quiet"]) == 0
     details = Report.read(out / "report.json").row("stage").details
     candidates = details["candidates"]
     assert len(candidates) == 1 + 3 and all(c["p50_ms"] > 0 for c in candidates)
@@ -57,41 +44,12 @@ def test_generous_budget_picks_the_least_pruned_candidate_that_fits(tmp_path, de
     assert candidates[0]["params"] < details["params_after"]  # the most pruned candidate is the smallest
 
 
-def test_impossible_budget_fails_without_artifact(tmp_path, capsys, demo_model, tiny_digits, setup):
-    target, recipe = setup
+def test_impossible_budget_fails_without_artifact(tmp_path, capsys, budget_argv):
     out = tmp_path / "art"
-    code = main(
-        [
-            "compile",
-            str(demo_model),
-            "--data",
-            str(tiny_digits),
-            "--target",
-            str(target),
-            "--recipe",
-            str(recipe),
-            "--imgsz",
-            str(IMGSZ),
-            "--budget-ms",
-            "0.0001",
-            "--out",
-            str(out),
-        ]
-    )
-    assert code == 1 and "budget" in capsys.readouterr().err and not out.exists()
+    assert main(budget_argv("0.0001", out)) == 1
+    assert "budget" in capsys.readouterr().err and not out.exists()
 
 
-def test_budget_needs_a_pruning_stage(tmp_path, capsys, demo_model, tiny_digits):
-    code = main(
-        [
-            "compile",
-            str(demo_model),
-            "--data",
-            str(tiny_digits),
-            "--budget-ms",
-            "5",
-            "--out",
-            str(tmp_path / "a"),
-        ]
-    )
-    assert code == 2 and "needs a recipe with a bn_prune stage" in capsys.readouterr().err
+def test_budget_needs_a_pruning_stage(tmp_path, capsys, demo_compile_argv):
+    assert main(demo_compile_argv("--budget-ms", 5, "--out", tmp_path / "a")) == 2
+    assert "needs a recipe with a bn_prune stage" in capsys.readouterr().err

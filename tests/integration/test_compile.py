@@ -13,36 +13,10 @@ from edgecompress.report import Report
 
 
 @pytest.fixture(scope="module")
-def quick_target(tmp_path_factory) -> Path:
-    """x86-cpu with few latency iterations, as a user-supplied profile."""
-    path = tmp_path_factory.mktemp("targets") / "quick-cpu.yaml"
-    path.write_text(
-        "description: x86 CPU, OpenVINO, short latency run for tests\nbackend: openvino\ndevice: CPU\n"
-        "precisions: [fp32, fp16, int8]\ndefault_precision: int8\nthreads: 2\n"
-        "latency: {warmup: 2, iterations: 5, batch: 1}\n"
-    )
-    return path
-
-
-@pytest.fixture(scope="module")
-def int8_artifact(tmp_path_factory, demo_model, tiny_digits, quick_target) -> Path:
+def int8_artifact(tmp_path_factory, demo_compile_argv, quick_ov_target) -> Path:
     out = tmp_path_factory.mktemp("runs") / "demo-int8"
-    code = main(
-        [
-            "compile",
-            str(demo_model),
-            "--data",
-            str(tiny_digits),
-            "--target",
-            str(quick_target),
-            "--precision",
-            "int8",
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-    )
-    assert code == 0
+    argv = demo_compile_argv("--target", quick_ov_target, "--precision", "int8", "--out", out, "--quiet")
+    assert main(argv) == 0
     return out
 
 
@@ -119,49 +93,25 @@ def test_load_refuses_a_tampered_artifact(int8_artifact, tmp_path):
         edgecompress.load(copy)
 
 
-def test_console_script_quiet_prints_only_the_path(tmp_path, demo_model, tiny_digits, quick_target):
+def test_console_script_quiet_prints_only_the_path(tmp_path, demo_compile_argv, quick_ov_target):
     import subprocess
     import sys
 
     out = tmp_path / "demo-int8-quiet"
-    command = [
-        sys.executable,
-        "-m",
-        "edgecompress.cli",
-        "compile",
-        str(demo_model),
-        "--data",
-        str(tiny_digits),
-        "--target",
-        str(quick_target),
-        "--out",
-        str(out),
-        "--quiet",
-    ]
+    argv = demo_compile_argv("--target", quick_ov_target, "--out", out, "--quiet")
+    command = [sys.executable, "-m", "edgecompress.cli", *argv]
     done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == str(out)
     assert Report.read(out / "report.json").row("result").measured_on.precision == "int8"
 
 
-def test_onnxruntime_target_compiles_fp32(tmp_path, demo_model, tiny_digits):
+def test_onnxruntime_target_compiles_fp32(tmp_path, demo_compile_argv, tiny_digits):
     out = tmp_path / "demo-ort"
-    code = main(
-        [
-            "compile",
-            str(demo_model),
-            "--data",
-            str(tiny_digits),
-            "--target",
-            "x86-cpu-ort",
-            "--set",
-            "measure.baseline=false",
-            "--out",
-            str(out),
-            "--quiet",
-        ]
+    argv = demo_compile_argv(
+        "--target", "x86-cpu-ort", "--set", "measure.baseline=false", "--out", out, "--quiet"
     )
-    assert code == 0
+    assert main(argv) == 0
     report = Report.read(out / "report.json")
     assert [r.kind for r in report.rows] == ["result"]
     assert report.row("result").measured_on.runtime == "onnxruntime"

@@ -12,13 +12,8 @@ IMGSZ = 160
 
 
 @pytest.fixture(scope="module")
-def compressed(tmp_path_factory, demo_model, tiny_digits) -> Path:
+def compressed(tmp_path_factory, demo_compile_argv, quick_ort_target) -> Path:
     folder = tmp_path_factory.mktemp("compress")
-    target = folder / "quick-ort.yaml"
-    target.write_text(
-        "description: quick ORT\nbackend: onnxruntime\nprecisions: [fp32]\ndefault_precision: fp32\n"
-        "threads: 2\nlatency: {warmup: 1, iterations: 3, batch: 1}\n"
-    )
     recipe = folder / "three-stages.yaml"
     recipe.write_text(
         "stages:\n"
@@ -27,24 +22,8 @@ def compressed(tmp_path_factory, demo_model, tiny_digits) -> Path:
         "  - {pass: distill, method: cwd, epochs: 1, batch: 8, workers: 0}\n"
     )
     out = folder / "art"
-    code = main(
-        [
-            "compile",
-            str(demo_model),
-            "--data",
-            str(tiny_digits),
-            "--target",
-            str(target),
-            "--recipe",
-            str(recipe),
-            "--imgsz",
-            str(IMGSZ),
-            "--out",
-            str(out),
-            "--quiet",
-        ]
-    )
-    assert code == 0
+    argv = demo_compile_argv("--target", quick_ort_target, "--recipe", recipe, "--imgsz", IMGSZ, "--out", out)
+    assert main([*argv, "--quiet"]) == 0
     return out
 
 

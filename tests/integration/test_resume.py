@@ -8,12 +8,7 @@ import time
 from edgecompress.report import Report
 
 
-def test_killed_compile_resumes(tmp_path, demo_model, tiny_digits):
-    target = tmp_path / "quick-ort.yaml"
-    target.write_text(
-        "description: quick ORT\nbackend: onnxruntime\nprecisions: [fp32]\ndefault_precision: fp32\n"
-        "threads: 2\nlatency: {warmup: 1, iterations: 3, batch: 1}\n"
-    )
+def test_killed_compile_resumes(tmp_path, demo_compile_argv, quick_ort_target):
     recipe = tmp_path / "r.yaml"
     recipe.write_text(
         "stages:\n  - {pass: bn_prune, ratio: 0.5}\n"
@@ -21,23 +16,8 @@ def test_killed_compile_resumes(tmp_path, demo_model, tiny_digits):
         "measure: {baseline: false}\n"
     )
     out = tmp_path / "art"
-    command = [
-        sys.executable,
-        "-m",
-        "edgecompress.cli",
-        "compile",
-        str(demo_model),
-        "--data",
-        str(tiny_digits),
-        "--target",
-        str(target),
-        "--recipe",
-        str(recipe),
-        "--imgsz",
-        "160",
-        "--out",
-        str(out),
-    ]
+    argv = demo_compile_argv("--target", quick_ort_target, "--recipe", recipe, "--imgsz", 160, "--out", out)
+    command = [sys.executable, "-m", "edgecompress.cli", *argv]
     last = tmp_path / "art.work" / "stage2-distill" / "train" / "weights" / "last.pt"
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
