@@ -66,3 +66,24 @@ def test_global_criterion_removes_the_smallest_gammas_first():
 def test_threshold_needs_a_value():
     with pytest.raises(ValueError, match="threshold"):
         BNPruneConfig(criterion="threshold")
+
+
+def test_removing_dead_channels_leaves_the_output_unchanged():
+    """Channels with γ = β = 0 output SiLU(0) = 0: pruning exactly them must not change the model."""
+    model = _model("yolov8n.yaml")
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data += 1.0  # every live channel well above the threshold
+    dead = [model.model[2].cv2.bn, model.model[4].cv2.bn]  # C2f outputs, feeding convs, concats, residuals
+    for bn in dead:
+        bn.weight.data[:8] = 0.0
+        bn.bias.data[:8] = 0.0
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    with torch.no_grad():
+        expected = model(x)[0]
+    config = BNPruneConfig(criterion="threshold", threshold=1e-3, round_to=8)
+    pruned, details = prune_by_bn_scale(model, config, IMGSZ)
+    assert [pruned.model[i].cv2.bn.num_features for i in (2, 4)] == [b.num_features - 8 for b in dead]
+    assert details["params_after"] < details["params_before"]
+    with torch.no_grad():
+        assert torch.allclose(pruned(x)[0], expected, atol=1e-3)
