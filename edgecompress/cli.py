@@ -111,6 +111,27 @@ def _recipes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from edgecompress.doctor import diagnose
+
+    facts = diagnose()
+    if args.json:
+        print(json.dumps(facts, indent=2))
+        return 0
+    gpu = facts["gpu"]
+    print(f"cpu        {facts['cpu']} ({', '.join(facts['isa']) or 'no AVX2/AVX-512/AMX/NEON reported'})")
+    print(
+        f"gpu        {gpu.get('name', 'none')}" + (f", CUDA {gpu['cuda_version']}" if gpu.get("cuda") else "")
+    )
+    print(f"jetson     {facts['jetson_l4t'] or 'not a Jetson'}")
+    print(f"openvino   devices: {', '.join(facts['openvino_devices']) or 'none'}")
+    print("versions   " + ", ".join(f"{k} {v}" for k, v in facts["versions"].items()))
+    for name, t in facts["targets"].items():
+        state = "ok" if t["usable"] else f"missing: {t['why_not']} -> {t['install']}"
+        print(f"target     {name:<12} {state}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``edgecompress`` command."""
     parser = argparse.ArgumentParser(prog="edgecompress", description="Compile detectors for edge devices.")
@@ -144,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--json", action="store_true")
     t.set_defaults(func=_targets)
     sub.add_parser("recipes", help="list built-in recipes").set_defaults(func=_recipes)
+    d = sub.add_parser("doctor", help="what this machine has and what each target needs")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=_doctor)
     return parser
 
 

@@ -18,9 +18,7 @@ def test_fp32_engine_gives_the_same_boxes_as_torch(tmp_path, demo_model, tiny_di
     onnx = detector.export_onnx(tmp_path, 320)
     profile = load_target("orin-nx").model_copy(update={"tensorrt": None})
     backend = get_backend("tensorrt")
-    lowered = backend.load(
-        backend.lower(onnx, tmp_path / "trt", profile, "fp32").model_file, profile, "fp32"
-    )
+    lowered = backend.load(backend.lower(onnx, tmp_path / "trt", profile, "fp32").model_file, profile, "fp32")
     engine = Detector(lowered, 320, detector.names)
     reference = Detector(detector.torch_runtime(), 320, detector.names)
     for image in sorted((tiny_digits.parent / "images" / "val").glob("*.jpg")):

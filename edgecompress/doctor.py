@@ -1,0 +1,78 @@
+"""``edgecompress doctor``: what this machine has, and what each target still needs here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgecompress.measure.environment import cpu_model, package_versions
+
+ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8", "neon", "asimd")
+INSTALL_HINTS = {
+    "openvino": "pip install openvino nncf",
+    "onnxruntime": "pip install onnxruntime",
+    "tensorrt": "on a Jetson, JetPack provides TensorRT; on another CUDA machine, pip install tensorrt",
+}
+
+
+def cpu_isa() -> list[str]:
+    """The SIMD extensions relevant to INT8 inference that the CPU reports."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return []
+    lines = [line for line in cpuinfo.read_text().splitlines() if line.startswith(("flags", "Features"))]
+    flags = set(" ".join(lines).split())
+    return [f for f in ISA_FLAGS if f in flags]
+
+
+def jetson_release() -> str | None:
+    """The L4T release line from /etc/nv_tegra_release on a Jetson, else None."""
+    path = Path("/etc/nv_tegra_release")
+    return path.read_text().splitlines()[0].strip() if path.exists() else None
+
+
+def gpu_info() -> dict[str, Any]:
+    """CUDA availability, device name and CUDA version as torch sees them."""
+    try:
+        import torch
+    except ImportError:
+        return {"cuda": False}
+    if not torch.cuda.is_available():
+        return {"cuda": False}
+    return {"cuda": True, "name": torch.cuda.get_device_name(0), "cuda_version": torch.version.cuda}
+
+
+def openvino_devices() -> list[str]:
+    """Devices OpenVINO can compile for here."""
+    try:
+        import openvino as ov
+    except ImportError:
+        return []
+    return list(ov.Core().available_devices)
+
+
+def diagnose() -> dict[str, Any]:
+    """Everything ``doctor`` prints, as a dictionary."""
+    from edgecompress.backends import get_backend
+    from edgecompress.config import load_target
+    from edgecompress.resources import builtin_names
+
+    targets = {}
+    for name in builtin_names("targets"):
+        profile = load_target(name)
+        reason = get_backend(profile.backend).available()
+        targets[name] = {
+            "backend": profile.backend,
+            "usable": reason is None,
+            "why_not": reason,
+            "install": None if reason is None else INSTALL_HINTS[profile.backend],
+        }
+    return {
+        "cpu": cpu_model(),
+        "isa": cpu_isa(),
+        "gpu": gpu_info(),
+        "jetson_l4t": jetson_release(),
+        "openvino_devices": openvino_devices(),
+        "versions": package_versions(),
+        "targets": targets,
+    }
