@@ -70,6 +70,22 @@ def fraction_below(model: nn.Module, threshold: float, ignored: list[nn.Module])
     return float((values < threshold).float().mean())
 
 
+def hide_attention(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
+    """Swap each C2PSA attention branch for an identity while torch-pruning traces the model.
+
+    Its reshapes make torch-pruning's group search explode (YOLO11); the branch's input conv is
+    ignored instead, so its width and the attention itself are left as they are.
+    """
+    from torch import nn
+
+    from edgecompress.models.yolo_modules import C2PSASplit
+
+    hidden = [(block, block.m) for block in model.modules() if isinstance(block, C2PSASplit)]
+    for block, _ in hidden:
+        block.m = nn.Identity()
+    return hidden
+
+
 def prune_by_bn_scale(
     model: nn.Module, config: BNPruneConfig, imgsz: int
 ) -> tuple[nn.Module, dict[str, Any]]:
@@ -90,6 +106,7 @@ def prune_by_bn_scale(
     if config.criterion == "threshold":
         ratio = min(fraction_below(model, config.threshold or 0.0, ignored), config.max_layer_ratio)
     by_channels = config.target == "channels"
+    hidden = hide_attention(model)  # trace without attention; its input width stays fixed
     pruner = tp.pruner.MetaPruner(
         model,
         example,
@@ -98,9 +115,11 @@ def prune_by_bn_scale(
         pruning_ratio=ratio if by_channels else config.max_layer_ratio,
         max_pruning_ratio=config.max_layer_ratio,
         iterative_steps=1 if by_channels else config.steps,
-        ignored_layers=ignored,
+        ignored_layers=ignored + [block.cv1 for block, _ in hidden],
         round_to=config.round_to,
     )
+    for block, attention in hidden:
+        block.m = attention
     goal = (1 - config.ratio) * (params0 if config.target == "params" else macs0)
     steps = 0
     for _ in range(1 if by_channels else config.steps):
