@@ -74,6 +74,17 @@ def bn_scales(model: torch.nn.Module, skip: set[int]) -> list[torch.nn.BatchNorm
     return [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d) and id(m) not in skip]
 
 
+def add_l1_subgradient(
+    layers: list[torch.nn.BatchNorm2d], lam: float, mask: dict[int, torch.Tensor] | None = None
+) -> None:
+    """Add λ·sign(γ) (times the layer's 0/1 mask, if given) to each BN weight gradient."""
+    for bn in layers:
+        if bn.weight.grad is None:
+            continue
+        step = lam * torch.sign(bn.weight.data)
+        bn.weight.grad.add_(step * mask[id(bn)] if mask else step)
+
+
 class SparsityTrainer(CompressedModelTrainer):
     """Adds the L1 subgradient λ·sign(γ) of BN scales to the gradients before every optimizer step.
 
@@ -110,9 +121,5 @@ class SparsityTrainer(CompressedModelTrainer):
         layers = self._penalised()
         mask = self._epoch_mask(layers)
         scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.0
-        for bn in layers:
-            if bn.weight.grad is None:
-                continue
-            step = lam * scale * torch.sign(bn.weight.data)
-            bn.weight.grad.add_(step * mask[id(bn)] if mask else step)
+        add_l1_subgradient(layers, lam * scale, mask)
         super().optimizer_step()

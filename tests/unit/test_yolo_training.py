@@ -1,4 +1,4 @@
-"""The channel-wise distillation loss."""
+"""Training hooks: the channel-wise distillation loss and the L1 subgradient on BN scales."""
 
 import torch
 
@@ -28,3 +28,16 @@ def test_gradient_flows_to_student_only():
     teacher = torch.randn(1, 4, 3, 3, requires_grad=True)
     cwd_loss(student, teacher.detach(), 1.0).backward()
     assert student.grad is not None and student.grad.abs().sum() > 0 and teacher.grad is None
+
+
+def test_l1_subgradient_on_bn_scales_respects_the_mask():
+    from edgecompress.models.yolo_training import add_l1_subgradient
+
+    bn = torch.nn.BatchNorm2d(4)
+    bn.weight.data = torch.tensor([0.5, -0.2, 0.0, 1.0])
+    bn.weight.grad = torch.zeros(4)
+    add_l1_subgradient([bn], 0.1)
+    assert torch.allclose(bn.weight.grad, torch.tensor([0.1, -0.1, 0.0, 0.1]))
+    bn.weight.grad = torch.zeros(4)
+    add_l1_subgradient([bn], 0.1, {id(bn): torch.tensor([1.0, 0.0, 1.0, 0.0])})
+    assert torch.allclose(bn.weight.grad, torch.tensor([0.1, 0.0, 0.0, 0.0]))
