@@ -196,7 +196,7 @@ def run(ctx: CompileContext) -> Path:
 
     started = time.perf_counter()
     backend = ctx.backend.name
-    build = ctx.out.with_name(f"{ctx.out.name}.work")
+    build = ctx.out.resolve().with_name(f"{ctx.out.name}.work")
     if not ctx.resume:
         shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True, exist_ok=True)
