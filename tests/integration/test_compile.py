@@ -118,3 +118,10 @@ def test_onnxruntime_target_compiles_fp32(tmp_path, demo_compile_argv, tiny_digi
     detector = edgecompress.load(out)
     image = sorted((tiny_digits.parent / "images" / "val").glob("*.jpg"))[0]
     assert len(detector.predict(str(image))) >= 1
+
+
+def test_json_flag_prints_only_the_report(tmp_path, capsys, demo_compile_argv, quick_ort_target):
+    out = tmp_path / "json"
+    assert main(demo_compile_argv("--target", quick_ort_target, "--out", out, "--json")) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == json.loads((out / "report.json").read_text())
