@@ -190,97 +190,114 @@ def _run_stages(ctx: CompileContext, build: Path) -> tuple[YoloDetector, list[Me
     return detector, measured
 
 
-def run(ctx: CompileContext) -> Path:
-    """Run the compile described by ``ctx`` and return the artifact folder."""
+def _baseline_rows(ctx: CompileContext, build: Path) -> list[MeasuredRuntime]:
+    """The original model in PyTorch and, unless it equals the result, lowered at FP32."""
+    if not ctx.recipe.measure.baseline:
+        return []
+    original = ctx.detector
+    rows = [
+        MeasuredRuntime("original", "original", original.torch_runtime(ctx.target.threads), original, None)
+    ]
+    if ctx.precision != "fp32" or ctx.recipe.stages:
+        status(f"lowering baseline: {ctx.backend.name} fp32")
+        started = time.perf_counter()
+        onnx = _export(ctx, original, build / "onnx")
+        _, runtime = _lower(ctx, onnx, build / "baseline", "fp32", None)
+        rows.append(
+            MeasuredRuntime("baseline", "baseline", runtime, original, None, time.perf_counter() - started)
+        )
+    return rows
+
+
+def _lower_result(ctx: CompileContext, final: YoloDetector, build: Path, art: Path) -> tuple:
+    """Lower the final model at the chosen precision into the artifact (row, ONNX, files, calibration)."""
     from edgecompress.calibration_set import build_calibration_set
 
+    calib = None
+    if ctx.precision == "int8":
+        assert ctx.calibration is not None
+        calib = build_calibration_set(str(ctx.data_yaml), ctx.calibration, ctx.imgsz)
+    status(f"lowering result: {ctx.backend.name} {ctx.precision}")
     started = time.perf_counter()
-    backend = ctx.backend.name
+    onnx = _export(ctx, final, build / "final-onnx")
+    lowered, runtime = _lower(
+        ctx, onnx, art / ctx.backend.name, ctx.precision, calib.inputs if calib else None
+    )
+    row = MeasuredRuntime("result", "result", runtime, final, lowered.details, time.perf_counter() - started)
+    return row, onnx, lowered, calib
+
+
+def _write_files(ctx: CompileContext, art: Path, final: YoloDetector, onnx: Path, lowered: Any) -> None:
+    """Copy the models and write the recipe, target and manifest into the artifact."""
+    shutil.copyfile(onnx, art / "model.onnx")
+    shutil.copyfile(final.checkpoint, art / "model.pt")
+    (art / "recipe.yaml").write_text(yaml.safe_dump(ctx.recipe.model_dump(), sort_keys=False))
+    (art / "target.yaml").write_text(yaml.safe_dump(ctx.target.model_dump(), sort_keys=False))
+    model_file = lowered.model_file.relative_to(art).as_posix()
+    Manifest("yolo", ctx.backend.name, ctx.precision, model_file, ctx.imgsz, final.names).write(art)
+
+
+def _report(ctx: CompileContext, rows: list, data_info: Any, calib: Any, files: dict, wall: float) -> Report:
+    original = ctx.detector
+    calibration = None
+    if calib and ctx.calibration:
+        calibration = CalibrationInfo(
+            spec=ctx.calibration.name,
+            split=ctx.calibration.split,
+            count=len(calib.inputs),
+            images_sha256=calib.images_sha256,
+        )
+    return Report(
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        command=ctx.command or " ".join(sys.argv),
+        model=ModelInfo(
+            source=str(original.checkpoint),
+            sha256=sha256_file(original.checkpoint),
+            family="yolo",
+            task="detect",
+            names=original.names,
+            imgsz=ctx.imgsz,
+        ),
+        target=ctx.target.model_dump(),
+        recipe=ctx.recipe.model_dump(),
+        precision=ctx.precision,
+        environment=_environment(),
+        data=data_info,
+        calibration=calibration,
+        rows=rows,
+        artifact_files=files,
+        total_wall_s=wall,
+    )
+
+
+def run(ctx: CompileContext) -> Path:
+    """Run the compile described by ``ctx`` and return the artifact folder.
+
+    Intermediate files live in ``<out>.work/``; it is kept after a failure of a compile with stages
+    (for ``--resume``) and removed otherwise.
+    """
+    started = time.perf_counter()
     build = ctx.out.resolve().with_name(f"{ctx.out.name}.work")
     if not ctx.resume:
         shutil.rmtree(build, ignore_errors=True)
     build.mkdir(parents=True, exist_ok=True)
     ctx.work_dir = build
-    with atomic_directory(ctx.out, ctx.force) as art:
-        measured: list[MeasuredRuntime] = []
-        original = ctx.detector
-        if ctx.recipe.measure.baseline:
-            torch_rt = original.torch_runtime(ctx.target.threads)
-            measured.append(MeasuredRuntime("original", "original", torch_rt, original, None))
-            if ctx.precision != "fp32" or ctx.recipe.stages:
-                status(f"lowering baseline: {backend} fp32")
-                t0 = time.perf_counter()
-                _, base_rt = _lower(
-                    ctx, _export(ctx, original, build / "onnx"), build / "baseline", "fp32", None
-                )
-                measured.append(
-                    MeasuredRuntime(
-                        "baseline",
-                        "baseline",
-                        base_rt,
-                        original,
-                        None,
-                        time.perf_counter() - t0,
-                    )
-                )
-        final, stage_rows = _run_stages(ctx, build)
-        measured += stage_rows
-        calib = None
-        if ctx.precision == "int8":
-            assert ctx.calibration is not None
-            calib = build_calibration_set(str(ctx.data_yaml), ctx.calibration, ctx.imgsz)
-        status(f"lowering result: {backend} {ctx.precision}")
-        t0 = time.perf_counter()
-        onnx = _export(ctx, final, build / "final-onnx")
-        lowered, result_rt = _lower(ctx, onnx, art / backend, ctx.precision, calib.inputs if calib else None)
-        measured.append(
-            MeasuredRuntime(
-                "result",
-                "result",
-                result_rt,
-                final,
-                lowered.details,
-                time.perf_counter() - t0,
-            )
-        )
-        rows, data_info = measure_rows(ctx, measured)
-        shutil.copyfile(onnx, art / "model.onnx")
-        shutil.copyfile(final.checkpoint, art / "model.pt")
-        (art / "recipe.yaml").write_text(yaml.safe_dump(ctx.recipe.model_dump(), sort_keys=False))
-        (art / "target.yaml").write_text(yaml.safe_dump(ctx.target.model_dump(), sort_keys=False))
-        model_file = lowered.model_file.relative_to(art).as_posix()
-        Manifest("yolo", backend, ctx.precision, model_file, ctx.imgsz, final.names).write(art)
-        report = Report(
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            command=ctx.command or " ".join(sys.argv),
-            model=ModelInfo(
-                source=str(original.checkpoint),
-                sha256=sha256_file(original.checkpoint),
-                family="yolo",
-                task="detect",
-                names=original.names,
-                imgsz=ctx.imgsz,
-            ),
-            target=ctx.target.model_dump(),
-            recipe=ctx.recipe.model_dump(),
-            precision=ctx.precision,
-            environment=_environment(),
-            data=data_info,
-            calibration=CalibrationInfo(
-                spec=ctx.calibration.name,
-                split=ctx.calibration.split,
-                count=len(calib.inputs),
-                images_sha256=calib.images_sha256,
-            )
-            if calib and ctx.calibration
-            else None,
-            rows=rows,
-            artifact_files={p.relative_to(art).as_posix(): sha256_file(p) for p in lowered.files},
-            total_wall_s=time.perf_counter() - started,
-        )
-        report.write(art / "report.json")
-        render(report, art)
-        write_checksums(art)
+    try:
+        with atomic_directory(ctx.out, ctx.force) as art:
+            measured = _baseline_rows(ctx, build)
+            final, stage_rows = _run_stages(ctx, build)
+            result_row, onnx, lowered, calib = _lower_result(ctx, final, build, art)
+            rows, data_info = measure_rows(ctx, [*measured, *stage_rows, result_row])
+            _write_files(ctx, art, final, onnx, lowered)
+            files = {p.relative_to(art).as_posix(): sha256_file(p) for p in lowered.files}
+            report = _report(ctx, rows, data_info, calib, files, time.perf_counter() - started)
+            report.write(art / "report.json")
+            render(report, art)
+            write_checksums(art)
+    except BaseException:
+        if not ctx.recipe.stages:
+            shutil.rmtree(build, ignore_errors=True)
+        raise
     shutil.rmtree(build, ignore_errors=True)
     return ctx.out
 
