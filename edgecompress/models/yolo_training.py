@@ -114,12 +114,20 @@ class SparsityTrainer(CompressedModelTrainer):
         return self._mask
 
     def optimizer_step(self) -> None:
-        """Apply the L1 subgradient on BN γ, then the usual Ultralytics step."""
+        """Ultralytics' step (unscale, clip to norm 10, step, EMA) with λ·sign(γ) added after the clip.
+
+        Added before the clip, the penalty would be scaled down with the task gradient whenever the
+        gradient norm exceeds 10, which on YOLO losses is most steps.
+        """
         lam = float(self.penalty["lam"])
         if self.penalty["schedule"] == "linear":
             lam *= 1 - self.epoch / max(self.epochs, 1)
         layers = self._penalised()
-        mask = self._epoch_mask(layers)
-        scale = self.scaler.get_scale() if self.scaler.is_enabled() else 1.0
-        add_l1_subgradient(layers, lam * scale, mask)
-        super().optimizer_step()
+        self.scaler.unscale_(self.optimizer)
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
+        add_l1_subgradient(layers, lam, self._epoch_mask(layers))
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad()
+        if self.ema:
+            self.ema.update(self.model)
