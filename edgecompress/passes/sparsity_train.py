@@ -24,14 +24,14 @@ HIST_BINS = np.linspace(0.0, 2.0, 41)
 class SparsityConfig(PassConfig):
     """λ, its schedule, and training length."""
 
-    lam: float = Field(1e-3, ge=0, description="L1 weight on |γ| (added as λ·sign(γ) to the gradient)")
+    lam: float = Field(0.05, ge=0, description="L1 weight on |γ| (added as λ·sign(γ) to the gradient)")
     schedule: Literal["constant", "linear"] = "constant"
     mask_ratio: float | None = Field(None, gt=0, lt=1, description="penalise only the smallest this fraction")
     threshold: float = Field(0.05, gt=0, description="report the fraction of |γ| below this")
     epochs: int = Field(10, ge=1)
     batch: int = Field(16, ge=1)
-    lr0: float = Field(0.002, gt=0)
-    optimizer: str = "AdamW"
+    lr0: float = Field(0.01, gt=0)
+    optimizer: str = "SGD"  # L1 subgradients under Adam are renormalised away
     workers: int = Field(2, ge=0)
     device: str = "cpu"
     fraction: float = Field(1.0, gt=0, le=1)
