@@ -67,8 +67,9 @@ def test_markdown_report_is_rendered_from_json(int8_artifact, capsys):
     try:
         assert main(["report", str(int8_artifact)]) == 0
         assert (int8_artifact / "report.md").read_text() == md
+        capsys.readouterr()
         assert main(["report", str(int8_artifact), "--json"]) == 0
-        assert json.loads(capsys.readouterr().out.split("\n", 2)[-1] or "{}") is not None
+        assert json.loads(capsys.readouterr().out) == json.loads((int8_artifact / "report.json").read_text())
     finally:
         (int8_artifact / "report.md").write_text(md)
 
