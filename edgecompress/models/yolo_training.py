@@ -85,15 +85,33 @@ def add_l1_subgradient(
         bn.weight.grad.add_(step * mask[id(bn)] if mask else step)
 
 
+def pruning_mask(
+    model: torch.nn.Module, layers: list[torch.nn.BatchNorm2d], prune: dict[str, Any], imgsz: int
+) -> dict[int, torch.Tensor]:
+    """0/1 mask per BN of ``layers``: 1 on the channels a ``bn_prune`` step with ``prune`` would remove."""
+    from edgecompress.passes.bn_prune import BNPruneConfig, pruning_plan
+
+    plan = pruning_plan(model, BNPruneConfig(**prune), imgsz)
+    modules = dict(model.named_modules())
+    mask = {id(bn): torch.zeros_like(bn.weight.detach()) for bn in layers}
+    for name, channels in plan.items():
+        bn = modules[name]
+        if id(bn) in mask:
+            mask[id(bn)][channels.to(bn.weight.device)] = 1.0
+    return mask
+
+
 class SparsityTrainer(CompressedModelTrainer):
     """Adds the L1 subgradient λ·sign(γ) of BN scales to the gradients before every optimizer step.
 
     ``schedule`` is ``constant`` or ``linear`` (λ decays linearly to 0 over the epochs). With
-    ``mask_ratio`` set, only the globally smallest ``mask_ratio`` of γ (recomputed each epoch) are
-    penalised, as MaskSparsity does, so channels that will be kept are left alone.
+    ``prune`` set (a ``bn_prune`` configuration), only the channels that pruning step would remove
+    are penalised, as MaskSparsity does: the mask is torch-pruning's own plan for the current
+    weights, recomputed every epoch, so coupled channels (residual adds, concats) are penalised
+    together and the channels that will be kept are left alone. The model must be split-free.
     """
 
-    penalty: ClassVar[dict[str, Any]] = {"lam": 1e-3, "schedule": "constant", "mask_ratio": None}
+    penalty: ClassVar[dict[str, Any]] = {"lam": 1e-3, "schedule": "constant", "prune": None}
 
     def _penalised(self) -> list[torch.nn.BatchNorm2d]:
         from edgecompress.passes.bn_prune import head_output_layers
@@ -103,13 +121,11 @@ class SparsityTrainer(CompressedModelTrainer):
         return bn_scales(model, skip)
 
     def _epoch_mask(self, layers: list[torch.nn.BatchNorm2d]) -> dict[int, torch.Tensor] | None:
-        ratio = self.penalty["mask_ratio"]
-        if not ratio:
+        prune = self.penalty.get("prune")
+        if not prune:
             return None
         if getattr(self, "_mask_epoch", None) != self.epoch:
-            gammas = torch.cat([m.weight.detach().abs().flatten() for m in layers])
-            threshold = torch.quantile(gammas.float(), ratio)
-            self._mask = {id(m): (m.weight.detach().abs() <= threshold).float() for m in layers}
+            self._mask = pruning_mask(student_of(self.model), layers, prune, int(self.args.imgsz))
             self._mask_epoch = self.epoch
         return self._mask
 

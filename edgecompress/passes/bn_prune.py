@@ -3,6 +3,8 @@
 Channels are ranked by |γ| of the BatchNorm that follows each conv (network slimming), either
 globally across the network or uniformly per layer, and removed with every coupled channel
 (residual adds, concats) via torch-pruning. The Detect head's final convs and DFL are never pruned.
+Afterwards the BatchNorm statistics are re-estimated on train images (``bn_recalibration.py``):
+without that, the mean shift of the removed channels alone collapses a trained model.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class BNPruneConfig(PassConfig):
         None, gt=0, description="search the channel ratio: least pruning whose p50 on the target fits this"
     )
     search_steps: int = Field(5, ge=1, description="bisection steps of the budget search")
+    recalibrate: int = Field(
+        256, ge=0, description="train images to re-estimate BatchNorm statistics on after pruning (0: off)"
+    )
 
     @model_validator(mode="after")
     def _threshold_needs_value(self) -> BNPruneConfig:
@@ -86,6 +91,59 @@ def hide_attention(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
     return hidden
 
 
+def _pruner(model: nn.Module, config: BNPruneConfig, ratio: float, example: Any) -> Any:
+    """torch-pruning's MetaPruner ranking by |γ|, with the head outputs and C2PSA attention left alone."""
+    import torch_pruning as tp
+
+    by_channels = config.target == "channels"
+    hidden = hide_attention(model)  # trace without attention; its input width stays fixed
+    try:
+        return tp.pruner.MetaPruner(
+            model,
+            example,
+            importance=tp.importance.BNScaleImportance(),
+            global_pruning=config.criterion != "uniform",
+            pruning_ratio=ratio if by_channels else config.max_layer_ratio,
+            max_pruning_ratio=config.max_layer_ratio,
+            iterative_steps=1 if by_channels else config.steps,
+            ignored_layers=head_output_layers(model) + [block.cv1 for block, _ in hidden],
+            round_to=config.round_to,
+        )
+    finally:
+        for block, attention in hidden:
+            block.m = attention
+
+
+def _channel_ratio(model: nn.Module, config: BNPruneConfig) -> float:
+    if config.criterion == "threshold":
+        below = fraction_below(model, config.threshold or 0.0, head_output_layers(model))
+        return min(below, config.max_layer_ratio)
+    return config.ratio
+
+
+def pruning_plan(model: nn.Module, config: BNPruneConfig, imgsz: int) -> dict[str, Any]:
+    """The BatchNorm channels one pruning step at ``config`` would remove, by module name (none pruned).
+
+    ``model`` must already be split-free (:func:`make_prunable`) so the names match its own. Used by
+    mask-aware sparsity training to penalise exactly the channels the ``bn_prune`` stage will take.
+    """
+    import torch
+
+    model = copy.deepcopy(model).float().cpu().eval()
+    for param in model.parameters():
+        param.requires_grad_(True)
+    names = {id(module): name for name, module in model.named_modules()}
+    config = config.model_copy(update={"target": "channels", "ratio": _channel_ratio(model, config)})
+    pruner = _pruner(model, config, config.ratio, torch.zeros(1, 3, imgsz, imgsz))
+    plan: dict[str, set[int]] = {}
+    for group in pruner.step(interactive=True):
+        for dep, idxs in group:
+            layer = dep.target.module
+            if isinstance(layer, torch.nn.BatchNorm2d):
+                plan.setdefault(names[id(layer)], set()).update(int(getattr(i, "idx", i)) for i in idxs)
+    return {name: torch.tensor(sorted(idxs), dtype=torch.long) for name, idxs in plan.items()}
+
+
 def prune_by_bn_scale(
     model: nn.Module, config: BNPruneConfig, imgsz: int
 ) -> tuple[nn.Module, dict[str, Any]]:
@@ -100,26 +158,10 @@ def prune_by_bn_scale(
     for param in model.parameters():
         param.requires_grad_(True)
     example = torch.zeros(1, 3, imgsz, imgsz)
-    ignored = head_output_layers(model)
     macs0, params0 = tp.utils.count_ops_and_params(model, example)
-    ratio = config.ratio
-    if config.criterion == "threshold":
-        ratio = min(fraction_below(model, config.threshold or 0.0, ignored), config.max_layer_ratio)
+    ratio = _channel_ratio(model, config)
     by_channels = config.target == "channels"
-    hidden = hide_attention(model)  # trace without attention; its input width stays fixed
-    pruner = tp.pruner.MetaPruner(
-        model,
-        example,
-        importance=tp.importance.BNScaleImportance(),
-        global_pruning=config.criterion != "uniform",
-        pruning_ratio=ratio if by_channels else config.max_layer_ratio,
-        max_pruning_ratio=config.max_layer_ratio,
-        iterative_steps=1 if by_channels else config.steps,
-        ignored_layers=ignored + [block.cv1 for block, _ in hidden],
-        round_to=config.round_to,
-    )
-    for block, attention in hidden:
-        block.m = attention
+    pruner = _pruner(model, config, ratio, example)
     goal = (1 - config.ratio) * (params0 if config.target == "params" else macs0)
     steps = 0
     for _ in range(1 if by_channels else config.steps):
@@ -156,6 +198,12 @@ class BNPrunePass(Pass):
         if self.config.budget_ms is not None:
             from edgecompress.passes.latency_budget import search_ratio_for_budget
 
-            return search_ratio_for_budget(model, self.config, ctx)
-        pruned, details = prune_by_bn_scale(model, self.config, ctx.imgsz)
-        return PassResult(pruned, details)
+            result = search_ratio_for_budget(model, self.config, ctx)
+        else:
+            result = PassResult(*prune_by_bn_scale(model, self.config, ctx.imgsz))
+        if self.config.recalibrate:
+            from edgecompress.passes.bn_recalibration import recalibrate_batchnorm, recalibration_batches
+
+            batches = recalibration_batches(ctx.data_yaml, ctx.imgsz, self.config.recalibrate)
+            result.details["recalibrated_on"] = recalibrate_batchnorm(result.model, batches)
+        return result

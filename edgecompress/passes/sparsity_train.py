@@ -26,7 +26,13 @@ class SparsityConfig(PassConfig):
 
     lam: float = Field(0.05, ge=0, description="L1 weight on |γ| (added as λ·sign(γ) to the gradient)")
     schedule: Literal["constant", "linear"] = "constant"
-    mask_ratio: float | None = Field(None, gt=0, lt=1, description="penalise only the smallest this fraction")
+    mask_ratio: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="penalise only the channels that bn_prune at this channel ratio would remove "
+        "(criterion, round_to and max_layer_ratio from the recipe's bn_prune stage)",
+    )
     threshold: float = Field(0.05, gt=0, description="report the fraction of |γ| below this")
     epochs: int = Field(10, ge=1)
     batch: int = Field(16, ge=1)
@@ -54,6 +60,20 @@ def gamma_summary(model: Any, threshold: float) -> dict[str, Any]:
     }
 
 
+def mask_pruning_settings(ctx: CompileContext, mask_ratio: float | None) -> dict[str, Any] | None:
+    """The bn_prune settings whose plan the mask follows: the recipe's bn_prune stage at ``mask_ratio``."""
+    if mask_ratio is None:
+        return None
+    from edgecompress.passes.bn_prune import BNPruneConfig
+
+    stage = next((dict(s) for s in ctx.recipe.stages if s.get("pass") == "bn_prune"), {})
+    keep = {"criterion", "round_to", "max_layer_ratio"}
+    settings = {k: v for k, v in stage.items() if k in keep}
+    if settings.get("criterion") == "threshold":
+        settings["criterion"] = "global"  # the mask needs a ratio; a threshold has none before training
+    return BNPruneConfig(**settings, ratio=mask_ratio).model_dump()
+
+
 class SparsityTrainPass(Pass):
     """Train with L1 on BN γ (recipe key ``sparsity_train``)."""
 
@@ -69,6 +89,11 @@ class SparsityTrainPass(Pass):
 
         config = self.config
         assert isinstance(config, SparsityConfig)
+        prune = mask_pruning_settings(ctx, config.mask_ratio)
+        if prune:
+            from edgecompress.models.yolo_modules import make_prunable
+
+            make_prunable(model)  # the mask is torch-pruning's plan, named on the split-free model
         before = gamma_summary(model, config.threshold)
         work = ctx.stage_dir
         student = ctx.detector.with_model(model, work / "start.pt")
@@ -78,7 +103,7 @@ class SparsityTrainPass(Pass):
         trainer_cls = type(
             "ConfiguredSparsityTrainer",
             (SparsityTrainer,),
-            {"penalty": {"lam": config.lam, "schedule": config.schedule, "mask_ratio": config.mask_ratio}},
+            {"penalty": {"lam": config.lam, "schedule": config.schedule, "prune": prune}},
         )
         trainer = train_or_resume(trainer_cls, overrides, work, ctx.resume)
         last = Path(trainer.last)
@@ -88,6 +113,7 @@ class SparsityTrainPass(Pass):
             "lam": config.lam,
             "schedule": config.schedule,
             "mask_ratio": config.mask_ratio,
+            "mask_follows": prune,
             "epochs": config.epochs,
             "gamma_before": before,
             "gamma_after": after,

@@ -17,8 +17,9 @@ def compressed(tmp_path_factory, demo_compile_argv, quick_ort_target) -> Path:
     recipe = folder / "three-stages.yaml"
     recipe.write_text(
         "stages:\n"
-        "  - {pass: sparsity_train, lam: 0.01, schedule: linear, epochs: 1, batch: 8, workers: 0}\n"
-        "  - {pass: bn_prune, ratio: 0.5, round_to: 8}\n"
+        "  - {pass: sparsity_train, lam: 0.01, mask_ratio: 0.5, schedule: linear, epochs: 1, batch: 8,"
+        " workers: 0}\n"
+        "  - {pass: bn_prune, ratio: 0.5, round_to: 8, recalibrate: 16}\n"
         "  - {pass: distill, method: cwd, epochs: 1, batch: 8, workers: 0}\n"
     )
     out = folder / "art"
@@ -42,6 +43,8 @@ def test_report_has_a_row_per_stage(compressed):
     assert all(r.latency and r.accuracy for r in report.rows)
     sparsity = report.rows[2].details
     assert sum(sparsity["gamma_after"]["hist_counts"]) == sparsity["gamma_after"]["channels"] > 0
+    assert sparsity["mask_ratio"] == 0.5 and sparsity["mask_follows"]["round_to"] == 8
+    assert report.rows[3].details["recalibrated_on"] == 16
     distill = report.rows[4].details
     assert distill["method"] == "cwd" and distill["trainer_model"] == "CWDDistillationModel"
     assert distill["final_train_loss"]["dis_loss"] > 0

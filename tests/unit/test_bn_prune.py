@@ -87,3 +87,43 @@ def test_removing_dead_channels_leaves_the_output_unchanged():
     assert details["params_after"] < details["params_before"]
     with torch.no_grad():
         assert torch.allclose(pruned(x)[0], expected, atol=1e-3)
+
+
+def test_plan_names_exactly_the_channels_pruning_removes():
+    """Silencing the planned channels (γ = β = 0) gives the pruned model's output; widths match the plan."""
+    from edgecompress.models.yolo_modules import make_prunable
+    from edgecompress.passes.bn_prune import pruning_plan
+
+    model = _model("yolov8n.yaml")
+    make_prunable(model)
+    config = BNPruneConfig(ratio=0.4)
+    plan = pruning_plan(model, config, IMGSZ)
+    assert plan and all(len(channels) > 0 for channels in plan.values())
+    pruned, _ = prune_by_bn_scale(model, config, IMGSZ)
+    before, after = dict(model.named_modules()), dict(pruned.named_modules())
+    for name, channels in plan.items():
+        assert after[name].num_features == before[name].num_features - len(channels), name
+    for name, channels in plan.items():
+        before[name].weight.data[channels] = 0.0
+        before[name].bias.data[channels] = 0.0
+    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    with torch.no_grad():
+        assert torch.allclose(pruned(x)[0], model(x)[0], atol=1e-3)
+
+
+def test_sparsity_mask_covers_the_planned_channels_only():
+    from edgecompress.models.yolo_modules import make_prunable
+    from edgecompress.models.yolo_training import bn_scales, pruning_mask
+    from edgecompress.passes.bn_prune import pruning_plan
+
+    model = _model("yolov8n.yaml")
+    make_prunable(model)
+    settings = BNPruneConfig(ratio=0.5).model_dump()
+    layers = bn_scales(model, _head_ids(model))
+    mask = pruning_mask(model, layers, settings, IMGSZ)
+    plan = pruning_plan(model, BNPruneConfig(**settings), IMGSZ)
+    assert set(mask) == {id(bn) for bn in layers}
+    assert sum(int(m.sum()) for m in mask.values()) == sum(len(c) for c in plan.values())
+    modules = dict(model.named_modules())
+    for name, channels in plan.items():
+        assert mask[id(modules[name])][channels].eq(1).all()
