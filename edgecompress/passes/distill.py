@@ -34,6 +34,9 @@ class DistillConfig(PassConfig):
     workers: int = Field(2, ge=0)
     device: str = "cpu"
     fraction: float = Field(1.0, gt=0, le=1, description="fraction of the train split to use")
+    nbs: int = Field(
+        64, ge=1, description="Ultralytics' nominal batch: one optimizer step per nbs/batch batches"
+    )
 
 
 def resolved_data_yaml(data_yaml: Path, folder: Path) -> Path:
@@ -62,6 +65,7 @@ def train_overrides(config: Any, checkpoint: Path, data_yaml: Path, work: Path, 
         "workers": config.workers,
         "device": config.device,
         "fraction": config.fraction,
+        "nbs": config.nbs,
         "amp": False,
         "plots": False,
         "close_mosaic": 0,

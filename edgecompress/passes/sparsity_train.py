@@ -41,6 +41,7 @@ class SparsityConfig(PassConfig):
     workers: int = Field(2, ge=0)
     device: str = "cpu"
     fraction: float = Field(1.0, gt=0, le=1)
+    nbs: int = Field(64, ge=1, description="Ultralytics' nominal batch: one optimizer step per nbs/batch")
 
 
 def gamma_summary(model: Any, threshold: float) -> dict[str, Any]:

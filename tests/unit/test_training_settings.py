@@ -8,8 +8,8 @@ from edgecompress.passes.sparsity_train import SparsityConfig
 
 def test_device_and_hyperparameters_pass_through(tmp_path):
     for config in (
-        DistillConfig(device="0,1", epochs=3, batch=32, lr0=0.01, optimizer="SGD"),
-        SparsityConfig(device="0,1", epochs=3, batch=32, lr0=0.01, optimizer="SGD"),
+        DistillConfig(device="0,1", epochs=3, batch=32, lr0=0.01, optimizer="SGD", nbs=32),
+        SparsityConfig(device="0,1", epochs=3, batch=32, lr0=0.01, optimizer="SGD", nbs=32),
     ):
         args = train_overrides(config, Path("m.pt"), Path("d.yaml"), tmp_path, 416)
         assert (
@@ -19,7 +19,8 @@ def test_device_and_hyperparameters_pass_through(tmp_path):
             args["lr0"],
             args["optimizer"],
             args["imgsz"],
-        ) == ("0,1", 3, 32, 0.01, "SGD", 416)
+            args["nbs"],
+        ) == ("0,1", 3, 32, 0.01, "SGD", 416, 32)
         assert args["amp"] is False and args["plots"] is False  # offline: no AMP check download, no fonts
 
 
