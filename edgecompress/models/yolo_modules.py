@@ -4,7 +4,10 @@
 torch-pruning's dependency graph cannot follow (IndexError during pruning). Here the conv is cut
 into two convs with the weights copied, so outputs are identical and every channel is traceable.
 This module path is stable: pickled pruned checkpoints reference it, so ``YOLO(path)`` reloads them
-wherever edgecompress is installed.
+wherever edgecompress is installed. Importing it (which unpickling such a checkpoint does) also
+teaches Ultralytics' ``DetectionTrainer`` to train a model made of these blocks as it is: its stock
+``get_model`` rebuilds the full-width architecture from the YAML and keeps only the weights whose
+shapes still match, so a plain ``YOLO("pruned.pt").train(...)`` would silently un-prune the model.
 """
 
 from __future__ import annotations
@@ -78,3 +81,34 @@ def make_prunable(model: nn.Module) -> int:
                 continue
             replaced += 1
     return replaced
+
+
+def is_split_free(model: nn.Module) -> bool:
+    """Whether ``model`` contains edgecompress' split-free blocks (made prunable, possibly pruned)."""
+    return any(isinstance(m, _SplitBlock) for m in model.modules())
+
+
+def keep_compressed_architecture_in_training() -> None:
+    """Patch ``DetectionTrainer.get_model`` to return a split-free checkpoint's module instead of a rebuild.
+
+    Only models containing edgecompress' blocks are affected; every other model trains as before.
+    """
+    from ultralytics.models.yolo.detect import DetectionTrainer
+
+    stock = DetectionTrainer.get_model
+    if getattr(stock, "keeps_compressed_architecture", False):
+        return
+
+    def get_model(self: DetectionTrainer, cfg: object = None, weights: object = None, verbose: bool = True):
+        if isinstance(weights, nn.Module) and is_split_free(weights):
+            model = weights.float()
+            model.args = self.args
+            return model
+        return stock(self, cfg=cfg, weights=weights, verbose=verbose)
+
+    get_model.keeps_compressed_architecture = True  # type: ignore[attr-defined]
+    get_model.__doc__ = stock.__doc__
+    DetectionTrainer.get_model = get_model  # type: ignore[method-assign]
+
+
+keep_compressed_architecture_in_training()

@@ -96,3 +96,33 @@ def test_compressed_checkpoint_trains_on_with_edgecompress_trainer(compressed, t
     )
     trained = YOLO(str(tmp_path / "ft" / "weights" / "last.pt"))
     assert [m.out_channels for m in trained.model.modules() if isinstance(m, torch.nn.Conv2d)] == widths
+
+
+class _Interrupted(Exception):
+    """Raised after the first checkpoint is saved: a training killed mid-run."""
+
+
+def _interrupt(trainer) -> None:
+    raise _Interrupted
+
+
+def test_plain_ultralytics_train_and_resume_keep_the_pruned_widths(compressed, tiny_digits, tmp_path):
+    """`YOLO(model.pt).train()` with Ultralytics' own trainer, interrupted, then `train(resume=True)`."""
+    from ultralytics import YOLO
+
+    def widths(model):
+        return [m.out_channels for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+
+    model = YOLO(str(compressed / "model.pt"))
+    pruned = widths(model.model)
+    model.add_callback("on_model_save", _interrupt)
+    settings = dict(imgsz=IMGSZ, batch=8, workers=0, device="cpu", amp=False, plots=False, val=False)
+    with pytest.raises(_Interrupted):
+        model.train(data=str(tiny_digits), epochs=2, project=str(tmp_path), name="ft", **settings)
+    last = tmp_path / "ft" / "weights" / "last.pt"
+    interrupted = YOLO(str(last))
+    assert widths(interrupted.model) == pruned and interrupted.ckpt["epoch"] == 0
+    interrupted.train(resume=True)
+    epochs = (tmp_path / "ft" / "results.csv").read_text().strip().splitlines()[1:]
+    assert [int(float(row.split(",")[0])) for row in epochs] == [1, 2]  # epoch 2 ran after the resume
+    assert widths(YOLO(str(last)).model) == pruned
