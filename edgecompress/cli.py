@@ -1,4 +1,4 @@
-"""``edgecompress compile | report | targets | recipes``: main(argv) -> exit code."""
+"""``edgecompress compile | report | targets | recipes | doctor | run | bag``: main(argv) -> exit code."""
 
 from __future__ import annotations
 
@@ -132,6 +132,18 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    from edgecompress.stream.command import run_command
+
+    return run_command(args)
+
+
+def _bag(args: argparse.Namespace) -> int:
+    from edgecompress.ros.command import bag_command
+
+    return bag_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``edgecompress`` command."""
     parser = argparse.ArgumentParser(prog="edgecompress", description="Compile detectors for edge devices.")
@@ -168,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("doctor", help="what this machine has and what each target needs")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_doctor)
+    from edgecompress.ros.command import add_bag_arguments
+    from edgecompress.stream.command import add_run_arguments
+
+    run = sub.add_parser("run", help="run an artifact on a video, camera, stream or image folder")
+    add_run_arguments(run)
+    run.set_defaults(func=_run)
+    bag = sub.add_parser(
+        "bag", help="detect on the images of a ROS 2 bag and write the detections to a new bag"
+    )
+    add_bag_arguments(bag)
+    bag.set_defaults(func=_bag)
     return parser
 
 

@@ -141,3 +141,27 @@ def demo_compile_argv(demo_model: Path, tiny_digits: Path):
         return ["compile", str(demo_model), "--data", str(tiny_digits), *(str(e) for e in extra)]
 
     return argv
+
+
+@pytest.fixture(scope="session")
+def ort_artifact(tmp_path_factory: pytest.TempPathFactory, demo_compile_argv, quick_ort_target) -> Path:
+    """The demo model compiled once at imgsz 160 for ONNX Runtime FP32 (for the deploy-side tests)."""
+    from edgecompress.cli import main
+
+    out = tmp_path_factory.mktemp("runs") / "demo-ort-160"
+    assert main(demo_compile_argv("--target", quick_ort_target, "--imgsz", 160, "--out", out, "--quiet")) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def digits_video(tiny_digits: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 16 digits val images, twice over, as a 32-frame MJPG video (320x320)."""
+    import cv2
+
+    images = sorted((tiny_digits.parent / "images" / "val").glob("*.jpg"))
+    path = tmp_path_factory.mktemp("video") / "digits.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (320, 320))
+    for i in range(32):
+        writer.write(cv2.resize(cv2.imread(str(images[i % len(images)])), (320, 320)))
+    writer.release()
+    return path
