@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from edgecompress.passes.base import Pass, PassConfig, PassResult
 
@@ -37,6 +37,16 @@ class DistillConfig(PassConfig):
     nbs: int = Field(
         64, ge=1, description="Ultralytics' nominal batch: one optimizer step per nbs/batch batches"
     )
+    teacher: Path | None = Field(
+        None, description="CWD teacher checkpoint (default: the model as it was before compression)"
+    )
+
+    @field_validator("teacher")
+    @classmethod
+    def _teacher_is_a_checkpoint(cls, teacher: Path | None) -> Path | None:
+        if teacher is not None and (teacher.suffix != ".pt" or not teacher.is_file()):
+            raise ValueError(f"teacher {teacher} is not an existing .pt checkpoint")
+        return teacher
 
 
 def resolved_data_yaml(data_yaml: Path, folder: Path) -> Path:
@@ -125,7 +135,8 @@ class DistillPass(Pass):
             config, student.checkpoint, resolved_data_yaml(ctx.data_yaml, work), work, ctx.imgsz
         )
         if config.method == "cwd":
-            overrides.update({"distill_model": str(ctx.teacher_checkpoint), "dis": config.weight})
+            teacher = config.teacher or ctx.teacher_checkpoint
+            overrides.update({"distill_model": str(Path(teacher).resolve()), "dis": config.weight})
         with distillation_class(CWDDistillationModel, config.tau):
             trainer = train_or_resume(CompressedModelTrainer, overrides, work, ctx.resume)
         best = Path(trainer.best if Path(trainer.best).exists() else trainer.last)
@@ -140,6 +151,7 @@ class DistillPass(Pass):
             "trainer_model": type(unwrap_model(trainer.model)).__name__,
             "final_train_loss": {k: round(float(v), 5) for k, v in losses},
             "method": config.method,
+            "teacher": str(config.teacher or ctx.teacher_checkpoint) if config.method == "cwd" else None,
             "epochs": config.epochs,
             "tau": config.tau,
             "weight": config.weight,

@@ -30,3 +30,18 @@ def test_relative_dataset_path_is_resolved_next_to_the_yaml(tmp_path):
     source.write_text("path: .\ntrain: images/train\nval: images/val\nnames: ['a']\n")
     resolved = resolved_data_yaml(source, tmp_path / "work")
     assert f"path: {tmp_path / 'set'}" in resolved.read_text()
+
+
+def test_a_missing_distillation_teacher_fails_when_the_recipe_loads(tmp_path):
+    import pytest
+
+    from edgecompress.config import load_recipe
+    from edgecompress.errors import InputError
+
+    path = tmp_path / "r.yaml"
+    path.write_text(f"stages:\n  - {{pass: distill, teacher: {tmp_path / 'nope.pt'}}}\n")
+    with pytest.raises(InputError, match="teacher .*nope.pt is not an existing .pt checkpoint"):
+        load_recipe(path)
+    (tmp_path / "t.pt").write_bytes(b"x")
+    path.write_text(f"stages:\n  - {{pass: distill, teacher: {tmp_path / 't.pt'}}}\n")
+    assert load_recipe(path).stages[0]["teacher"] == str(tmp_path / "t.pt")
