@@ -144,17 +144,37 @@ def pruning_plan(model: nn.Module, config: BNPruneConfig, imgsz: int) -> dict[st
     return {name: torch.tensor(sorted(idxs), dtype=torch.long) for name, idxs in plan.items()}
 
 
+def _pruning_step(pruner: Any, head_means: dict[int, Any]) -> None:
+    """One pruner step; the head output convs' removed inputs are first folded into their biases."""
+    from edgecompress.passes.bn_recalibration import fold_removed_inputs_into_bias
+
+    for group in pruner.step(interactive=True):
+        for dep, idxs in group:
+            layer = dep.target.module
+            if id(layer) in head_means and idxs:
+                removed = [int(getattr(i, "idx", i)) for i in idxs]
+                head_means[id(layer)] = fold_removed_inputs_into_bias(layer, removed, head_means[id(layer)])
+        group.prune()
+
+
 def prune_by_bn_scale(
-    model: nn.Module, config: BNPruneConfig, imgsz: int
+    model: nn.Module, config: BNPruneConfig, imgsz: int, batches: list[Any] | None = None
 ) -> tuple[nn.Module, dict[str, Any]]:
-    """Return a pruned copy of ``model`` (made split-free first) and what was done."""
+    """Return a pruned copy of ``model`` (made split-free first) and what was done.
+
+    With ``batches`` (letterboxed images), the statistics the pruning shifts are repaired: removed
+    inputs of the head's output convs go into their biases, then every BatchNorm is recalibrated.
+    """
     import torch
     import torch_pruning as tp
 
     from edgecompress.models.yolo_modules import make_prunable
+    from edgecompress.passes.bn_recalibration import input_channel_means, recalibrate_batchnorm
 
     model = copy.deepcopy(model).float().eval()
     make_prunable(model)
+    head_convs = [m for m in head_output_layers(model) if isinstance(m, torch.nn.Conv2d)]
+    head_means = input_channel_means(head_convs, model, batches) if batches else {}
     for param in model.parameters():
         param.requires_grad_(True)
     example = torch.zeros(1, 3, imgsz, imgsz)
@@ -165,13 +185,14 @@ def prune_by_bn_scale(
     goal = (1 - config.ratio) * (params0 if config.target == "params" else macs0)
     steps = 0
     for _ in range(1 if by_channels else config.steps):
-        pruner.step()
+        _pruning_step(pruner, head_means)
         steps += 1
         macs, params = tp.utils.count_ops_and_params(model, example)
         if not by_channels and (params if config.target == "params" else macs) <= goal:
             break
     for param in model.parameters():
         param.requires_grad_(False)
+    recalibrated = recalibrate_batchnorm(model, batches) if batches else 0
     details = {
         "params_before": int(params0),
         "params_after": int(params),
@@ -182,6 +203,7 @@ def prune_by_bn_scale(
         "criterion": config.criterion,
         "target": config.target,
         "round_to": config.round_to,
+        "recalibrated_on": recalibrated,
     }
     return model, details
 
@@ -194,16 +216,17 @@ class BNPrunePass(Pass):
 
     def run(self, model: Any, ctx: CompileContext) -> PassResult:
         """Prune ``model`` at the compile's image size."""
-        assert isinstance(self.config, BNPruneConfig)
-        if self.config.budget_ms is not None:
+        from edgecompress.passes.bn_recalibration import recalibration_batches
+
+        config = self.config
+        assert isinstance(config, BNPruneConfig)
+        search: dict[str, Any] = {}
+        if config.budget_ms is not None:
             from edgecompress.passes.latency_budget import search_ratio_for_budget
 
-            result = search_ratio_for_budget(model, self.config, ctx)
-        else:
-            result = PassResult(*prune_by_bn_scale(model, self.config, ctx.imgsz))
-        if self.config.recalibrate:
-            from edgecompress.passes.bn_recalibration import recalibrate_batchnorm, recalibration_batches
-
-            batches = recalibration_batches(ctx.data_yaml, ctx.imgsz, self.config.recalibrate)
-            result.details["recalibrated_on"] = recalibrate_batchnorm(result.model, batches)
-        return result
+            search = search_ratio_for_budget(model, config, ctx)
+            config = config.model_copy(update={"ratio": search["chosen_ratio"]})
+        count = config.recalibrate
+        batches = recalibration_batches(ctx.data_yaml, ctx.imgsz, count) if count else None
+        pruned, details = prune_by_bn_scale(model, config, ctx.imgsz, batches)
+        return PassResult(pruned, {**details, **search})

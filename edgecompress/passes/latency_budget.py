@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from edgecompress.errors import StageFailed
-from edgecompress.passes.base import PassResult
 
 if TYPE_CHECKING:
     from edgecompress.compiler import CompileContext
@@ -20,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def candidate_latency_ms(model: Any, ratio: float, ctx: CompileContext, config: BNPruneConfig) -> tuple:
-    """Prune at ``ratio`` and return (pruned model, details, p50 ms on the target runtime at FP32)."""
+    """Prune at ``ratio`` and return (pruning details, p50 ms on the target runtime at FP32)."""
     from edgecompress.measure.latency import measure_latency
     from edgecompress.passes.bn_prune import prune_by_bn_scale
     from edgecompress.ui import foreign_output
@@ -35,16 +34,19 @@ def candidate_latency_ms(model: Any, ratio: float, ctx: CompileContext, config: 
     batch = np.zeros((ctx.target.latency.batch, 3, ctx.imgsz, ctx.imgsz), dtype=np.float32)
     lat = ctx.target.latency
     p50 = measure_latency({"candidate": runtime}, batch, lat.warmup, lat.iterations)["candidate"].p50_ms
-    return pruned, details, p50
+    return details, p50
 
 
-def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: CompileContext) -> PassResult:
-    """Bisect the channel ratio for the least pruning whose p50 latency fits ``config.budget_ms``."""
+def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: CompileContext) -> dict[str, Any]:
+    """Bisect the channel ratio for the least pruning whose p50 latency fits ``config.budget_ms``.
+
+    Returns the chosen ratio and every candidate (the caller prunes at that ratio, with repairs).
+    """
     budget = float(config.budget_ms or 0)
     low, high = 0.0, config.max_layer_ratio
     candidates: list[dict[str, Any]] = []
-    best: tuple | None = None
-    pruned, details, p50 = candidate_latency_ms(model, high, ctx, config)
+    best: float | None = None
+    details, p50 = candidate_latency_ms(model, high, ctx, config)
     candidates.append(
         {
             "ratio": high,
@@ -59,10 +61,10 @@ def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: CompileConte
             f"even {high:.0%} of channels pruned runs at {p50:.1f} ms > budget {budget} ms",
             "raise --budget-ms, lower --imgsz, or use INT8",
         )
-    best = (high, pruned, details)
+    best = high
     for _ in range(config.search_steps):
         mid = round((low + high) / 2, 4)
-        pruned, details, p50 = candidate_latency_ms(model, mid, ctx, config)
+        details, p50 = candidate_latency_ms(model, mid, ctx, config)
         fits = p50 <= budget
         candidates.append(
             {
@@ -74,15 +76,12 @@ def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: CompileConte
             }
         )
         if fits:
-            high, best = mid, (mid, pruned, details)
+            high = best = mid
         else:
             low = mid
-    ratio, pruned, details = best
-    details = {
-        **details,
+    return {
         "budget_ms": budget,
-        "chosen_ratio": ratio,
+        "chosen_ratio": best,
         "candidates": candidates,
         "measured_on": f"{ctx.backend.name} fp32",
     }
-    return PassResult(pruned, details)

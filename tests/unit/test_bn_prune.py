@@ -127,3 +127,37 @@ def test_sparsity_mask_covers_the_planned_channels_only():
     modules = dict(model.named_modules())
     for name, channels in plan.items():
         assert mask[id(modules[name])][channels].eq(1).all()
+
+
+def test_constant_channels_feeding_the_head_outputs_are_pruned_exactly():
+    """γ = 0, β ≠ 0: the channel outputs SiLU(β) everywhere; its removal is folded into the output bias."""
+    import copy
+
+    import numpy as np
+
+    from edgecompress.passes.bn_recalibration import recalibrate_batchnorm
+
+    model = _model("yolov8n.yaml")
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data += 1.0  # every live channel well above the threshold
+    detect = model.model[-1]
+    constant = [detect.cv3[0][1].bn, detect.cv2[2][1].bn]  # the last BN convs before the output convs
+    for bn in constant:
+        bn.weight.data[:8] = 0.0
+        bn.bias.data[:8] = torch.linspace(-2.0, 3.0, 8)
+    batches = [np.random.default_rng(i).random((2, 3, IMGSZ, IMGSZ), dtype=np.float32) for i in range(2)]
+    expected_model = copy.deepcopy(model)
+    recalibrate_batchnorm(expected_model, batches)  # the same statistics the pruned model will get
+    config = BNPruneConfig(criterion="threshold", threshold=1e-3, round_to=8)
+    pruned, details = prune_by_bn_scale(model, config, IMGSZ, batches)
+    assert [bn.num_features for bn in (pruned.model[-1].cv3[0][1].bn, pruned.model[-1].cv2[2][1].bn)] == [
+        bn.num_features - 8 for bn in constant
+    ]
+    assert details["recalibrated_on"] == 4
+    unfolded, _ = prune_by_bn_scale(model, config, IMGSZ)  # without the fold the logits shift
+    recalibrate_batchnorm(unfolded, batches)
+    x = torch.from_numpy(batches[0])
+    with torch.no_grad():
+        assert torch.allclose(pruned(x)[0], expected_model(x)[0], atol=1e-3)
+        assert not torch.allclose(unfolded(x)[0], expected_model(x)[0], atol=1e-3)

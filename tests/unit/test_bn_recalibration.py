@@ -27,3 +27,19 @@ def test_weights_are_left_alone():
     weights = [p.detach().clone() for p in model.parameters()]
     recalibrate_batchnorm(model, [np.ones((2, 3, 4, 4), dtype=np.float32)])
     assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True))
+
+
+def test_folding_a_constant_input_into_the_bias_keeps_the_output():
+    from edgecompress.passes.bn_recalibration import fold_removed_inputs_into_bias, input_channel_means
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(4, 3, 1)
+    x = torch.rand(2, 4, 5, 5)
+    x[:, 1] = 0.7  # a constant channel
+    expected = conv(x).detach()
+    means = input_channel_means([conv], conv, [x.numpy()])[id(conv)]
+    assert torch.allclose(means[1], torch.tensor(0.7))
+    kept = fold_removed_inputs_into_bias(conv, [1], means)
+    assert torch.allclose(kept, means[[0, 2, 3]])
+    conv.weight = torch.nn.Parameter(conv.weight.data[:, [0, 2, 3]])
+    assert torch.allclose(conv(x[:, [0, 2, 3]]), expected, atol=1e-5)
