@@ -40,7 +40,7 @@ def test_a_missing_distillation_teacher_fails_when_the_recipe_loads(tmp_path):
 
     path = tmp_path / "r.yaml"
     path.write_text(f"stages:\n  - {{pass: distill, teacher: {tmp_path / 'nope.pt'}}}\n")
-    with pytest.raises(InputError, match="teacher .*nope.pt is not an existing .pt checkpoint"):
+    with pytest.raises(InputError, match=r"teacher .*nope\.pt is not an existing \.pt checkpoint"):
         load_recipe(path)
     (tmp_path / "t.pt").write_bytes(b"x")
     path.write_text(f"stages:\n  - {{pass: distill, teacher: {tmp_path / 't.pt'}}}\n")
