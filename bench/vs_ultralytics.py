@@ -73,26 +73,22 @@ def edgecompress_artifacts(checkpoint: Path, data: Path, work: Path, single_cls:
     return out
 
 
-def run_case(name: str, checkpoint: Path, data: Path, imgsz: int, single_cls: bool, work: Path) -> list[dict]:
-    """Build the four models of one case and measure them side by side."""
-
-    from edgecompress.backends import get_backend
-    from edgecompress.config import load_target
+def measure_side_by_side(
+    case: str,
+    model: str,
+    runtimes: dict,
+    build_s: dict[str, float],
+    data: Path,
+    imgsz: int,
+    single_cls: bool = False,
+) -> list[dict]:
+    """Time ``runtimes`` interleaved (2 threads, batch 1, 200 calls in 10 rounds after 10 warm-up), then
+    score each on the full val split with the shared predict path and Ultralytics' metric code."""
     from edgecompress.data import load_split
     from edgecompress.measure.accuracy import evaluate
     from edgecompress.measure.latency import measure_latency
-    from edgecompress.runtime.detector import load
     from edgecompress.runtime.preprocess import preprocess, read_image
 
-    profile = load_target("x86-cpu")
-    backend = get_backend("openvino")
-    runtimes, build_s = {}, {}
-    for precision, (xml, seconds) in ultralytics_exports(checkpoint, data, imgsz, work).items():
-        key = f"Ultralytics export openvino {precision}"
-        runtimes[key], build_s[key] = backend.load(xml, profile, precision), seconds
-    for precision, (folder, seconds) in edgecompress_artifacts(checkpoint, data, work, single_cls).items():
-        key = f"edgecompress compile {precision}"
-        runtimes[key], build_s[key] = load(folder).runtime, seconds
     split = load_split(data, "val")
     batch, _ = preprocess([read_image(split.images[0])], imgsz)
     latency = measure_latency(runtimes, batch, warmup=10, iterations=200, rounds=10)
@@ -101,8 +97,8 @@ def run_case(name: str, checkpoint: Path, data: Path, imgsz: int, single_cls: bo
         acc = evaluate(runtime, split, imgsz, single_cls=single_cls, label=key)
         rows.append(
             {
-                "case": name,
-                "model": checkpoint.name,
+                "case": case,
+                "model": model,
                 "method": key,
                 "imgsz": imgsz,
                 "fps_p50": round(latency[key].fps, 1),
@@ -114,8 +110,27 @@ def run_case(name: str, checkpoint: Path, data: Path, imgsz: int, single_cls: bo
                 "build_s": round(build_s[key], 1),
             }
         )
-        print(json.dumps(rows[-1]))
+        print(json.dumps(rows[-1]), flush=True)
     return rows
+
+
+def run_case(name: str, checkpoint: Path, data: Path, imgsz: int, single_cls: bool, work: Path) -> list[dict]:
+    """Build the four models of one case and measure them side by side."""
+
+    from edgecompress.backends import get_backend
+    from edgecompress.config import load_target
+    from edgecompress.runtime.detector import load
+
+    profile = load_target("x86-cpu")
+    backend = get_backend("openvino")
+    runtimes, build_s = {}, {}
+    for precision, (xml, seconds) in ultralytics_exports(checkpoint, data, imgsz, work).items():
+        key = f"Ultralytics export openvino {precision}"
+        runtimes[key], build_s[key] = backend.load(xml, profile, precision), seconds
+    for precision, (folder, seconds) in edgecompress_artifacts(checkpoint, data, work, single_cls).items():
+        key = f"edgecompress compile {precision}"
+        runtimes[key], build_s[key] = load(folder).runtime, seconds
+    return measure_side_by_side(name, checkpoint.name, runtimes, build_s, data, imgsz, single_cls)
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""``edgecompress compile | report | targets | recipes | doctor | run | bag``: main(argv) -> exit code."""
+"""``edgecompress compile | calibrate | sensitivity | report | ...``: main(argv) -> exit code."""
 
 from __future__ import annotations
 
@@ -71,6 +71,41 @@ def _report(args: argparse.Namespace) -> int:
         return 0
     written = render(report, Path(args.artifact))
     print("\n".join(str(p) for p in written))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from edgecompress.calibration_set import build_calibration_set
+    from edgecompress.config import load_calibration_spec
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise_input(f"{out} already exists", "pass --force to replace it, or another --out")
+    if args.imgsz < 32:
+        raise_input(f"--imgsz {args.imgsz} is too small", "use the model's input size, e.g. 320 or 640")
+    spec = load_calibration_spec(args.calibration)
+    calib = build_calibration_set(args.data, spec, args.imgsz)
+    calib.save(out)
+    print(
+        f"{out}: {len(calib.inputs)} images of the {spec.split} split ({spec.selection}, seed {spec.seed}) "
+        f"at {args.imgsz}x{args.imgsz}"
+    )
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from edgecompress.measure.sensitivity import format_table, layer_sensitivity
+    from edgecompress.ui import set_quiet
+
+    set_quiet(args.json)
+    if args.images < 1 or (args.top is not None and args.top < 1):
+        raise_input("--images and --top must be at least 1", "e.g. --images 50 --top 10")
+    result = layer_sensitivity(
+        args.model, args.data, args.target, args.calibration, args.imgsz, args.images, args.layers
+    )
+    if args.top:
+        result.rows = result.rows[: args.top]
+    print(json.dumps(result.as_dict(), indent=2) if args.json else format_table(result))
     return 0
 
 
@@ -169,6 +204,30 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="print only the artifact path")
     c.add_argument("--json", action="store_true", help="print report.json")
     c.set_defaults(func=_compile)
+    cal = sub.add_parser(
+        "calibrate", help="build and cache the letterboxed INT8 calibration tensors of a dataset (.npz)"
+    )
+    cal.add_argument("--data", required=True, help="Ultralytics data yaml")
+    cal.add_argument(
+        "--calibration", default="default", help="calibration definition name (calibration/) or YAML path"
+    )
+    cal.add_argument("--imgsz", type=int, default=640, help="network input size (default 640)")
+    cal.add_argument("--out", required=True, help="cache file to write (.npz)")
+    cal.add_argument("--force", action="store_true", help="replace an existing --out file")
+    cal.set_defaults(func=_calibrate)
+    sen = sub.add_parser(
+        "sensitivity", help="rank layers by the mAP50-95 lost when only that layer is INT8 (OpenVINO)"
+    )
+    sen.add_argument("model", help="Ultralytics .pt checkpoint")
+    sen.add_argument("--data", required=True, help="Ultralytics data yaml (val scores, train calibrates)")
+    sen.add_argument("--target", default="x86-cpu", help="an OpenVINO target name or YAML path")
+    sen.add_argument("--calibration", default="default", help="calibration definition name or YAML path")
+    sen.add_argument("--imgsz", type=int, help="input size (default: the model's training size)")
+    sen.add_argument("--images", type=int, default=50, help="seeded subset of val images to score (50)")
+    sen.add_argument("--layers", help="only layers whose name matches this regex, e.g. '/model.22/'")
+    sen.add_argument("--top", type=int, help="show only the N most sensitive layers")
+    sen.add_argument("--json", action="store_true", help="print the ranking as JSON")
+    sen.set_defaults(func=_sensitivity)
     r = sub.add_parser("report", help="re-render report.md and the plot from report.json")
     r.add_argument("artifact")
     r.add_argument("--json", action="store_true", help="print report.json")

@@ -13,12 +13,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from edgecompress.artifact import Manifest, atomic_directory, check_output_dir, sha256_file, write_checksums
 from edgecompress.backends import Backend, Runtime, get_backend
+from edgecompress.backends.base import AccuracyGuard
 from edgecompress.config import Recipe, TargetProfile, load_calibration_spec, load_recipe, load_target
 from edgecompress.config.calibration import CalibrationSpec
 from edgecompress.config.recipe import apply_overrides
@@ -32,6 +33,9 @@ from edgecompress.report.schema import CalibrationInfo, DataInfo, ModelInfo
 from edgecompress.stage_progress import FinishedStage, StageProgress, progress_key
 from edgecompress.stage_rows import MeasuredRuntime, measure_rows
 from edgecompress.ui import foreign_output, status
+
+if TYPE_CHECKING:
+    from edgecompress.calibration_set import CalibrationSet
 
 
 @dataclass
@@ -53,6 +57,7 @@ class CompileContext:
     work_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     stage_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     resume: bool = False
+    calibration_set: CalibrationSet | None = None  # from a cache written by `edgecompress calibrate`
 
     @property
     def teacher_checkpoint(self) -> Path:
@@ -114,10 +119,11 @@ def plan(
             f"{data} has {len(val.names)} classes but the model has {len(detector.names)}",
             "pass the data yaml the model was trained on, or --set measure.single_cls=true",
         )
-    spec = load_calibration_spec(the_recipe.lower.calibration) if chosen == "int8" else None
-    if spec:
-        load_split(data, spec.split, require_labels=False)
     size = imgsz or the_recipe.measure.imgsz or detector.train_imgsz
+    spec, cached = (
+        _calibration(the_recipe.lower.calibration, data, size) if chosen == "int8" else (None, None)
+    )
+    _check_accuracy_guard(the_recipe, profile, chosen, data)
     return CompileContext(
         detector,
         profile,
@@ -132,7 +138,56 @@ def plan(
         force,
         command,
         resume=resume,
+        calibration_set=cached,
     )
+
+
+def _calibration(name: str, data: str | Path, imgsz: int) -> tuple[CalibrationSpec, CalibrationSet | None]:
+    """The calibration definition, or a cache (``.npz`` from ``edgecompress calibrate``) and its spec."""
+    from edgecompress.calibration_set import CalibrationSet
+
+    if not name.endswith(".npz"):
+        spec = load_calibration_spec(name)
+        load_split(data, spec.split, require_labels=False)
+        return spec, None
+    cached = CalibrationSet.load(name)
+    size = cached.imgsz
+    if size != imgsz:
+        raise InputError(
+            f"calibration cache {name} holds {size}x{size} inputs; the compile runs at {imgsz}",
+            f"rebuild it with `edgecompress calibrate --imgsz {imgsz}`, or pass --imgsz {size}",
+        )
+    return cached.spec or CalibrationSpec(name=Path(name).stem), cached
+
+
+def _check_accuracy_guard(recipe: Recipe, profile: TargetProfile, precision: str, data: str | Path) -> None:
+    guard = recipe.lower.accuracy_guard
+    if guard.max_drop is None:
+        return
+    if precision != "int8" or profile.backend != "openvino":
+        raise InputError(
+            f"lower.accuracy_guard needs int8 on an OpenVINO target, not {precision} on {profile.name}",
+            "use --target x86-cpu --precision int8, or drop lower.accuracy_guard.max_drop",
+        )
+    if guard.split != "val":
+        load_split(data, guard.split)
+
+
+def _accuracy_guard(ctx: CompileContext) -> AccuracyGuard | None:
+    """The validation the guarded INT8 lowering runs: mAP50-95 on (a seeded subset of) a labelled split."""
+    from edgecompress.calibration_set import select_images
+    from edgecompress.measure.accuracy import map50_95_metric
+
+    settings, measure = ctx.recipe.lower.accuracy_guard, ctx.recipe.measure
+    if settings.max_drop is None:
+        return None
+    split = ctx.val if settings.split == "val" else load_split(ctx.data_yaml, settings.split)
+    count = settings.images or len(split.images)
+    spec = CalibrationSpec(name="accuracy-guard", split=settings.split, count=count, seed=settings.seed)
+    metric = map50_95_metric(split, ctx.imgsz, measure.conf, measure.iou, measure.single_cls)
+    info = {"metric": "mAP50-95", "split": settings.split, "seed": settings.seed}
+    images = select_images(split.images, spec)
+    return AccuracyGuard(settings.max_drop, images, metric, settings.max_reverted, info)
 
 
 def _environment() -> dict[str, Any]:
@@ -144,9 +199,16 @@ def _environment() -> dict[str, Any]:
     }
 
 
-def _lower(ctx: CompileContext, onnx: Path, out_dir: Path, precision: str, calibration: list | None) -> tuple:
+def _lower(
+    ctx: CompileContext,
+    onnx: Path,
+    out_dir: Path,
+    precision: str,
+    calibration: list | None,
+    guard: AccuracyGuard | None = None,
+) -> tuple:
     with foreign_output():
-        lowered = ctx.backend.lower(onnx, out_dir, ctx.target, precision, calibration)
+        lowered = ctx.backend.lower(onnx, out_dir, ctx.target, precision, calibration, guard)
     return lowered, ctx.backend.load(lowered.model_file, ctx.target, precision)
 
 
@@ -216,13 +278,21 @@ def _lower_result(ctx: CompileContext, final: YoloDetector, build: Path, art: Pa
     calib = None
     if ctx.precision == "int8":
         assert ctx.calibration is not None
-        calib = build_calibration_set(str(ctx.data_yaml), ctx.calibration, ctx.imgsz)
+        calib = ctx.calibration_set or build_calibration_set(str(ctx.data_yaml), ctx.calibration, ctx.imgsz)
     status(f"lowering result: {ctx.backend.name} {ctx.precision}")
     started = time.perf_counter()
     onnx = _export(ctx, final, build / "final-onnx")
+    guard = _accuracy_guard(ctx) if ctx.precision == "int8" else None
     lowered, runtime = _lower(
-        ctx, onnx, art / ctx.backend.name, ctx.precision, calib.inputs if calib else None
+        ctx, onnx, art / ctx.backend.name, ctx.precision, calib.inputs if calib else None, guard
     )
+    if result := lowered.details.get("accuracy_guard"):
+        status(
+            f"accuracy guard: mAP50-95 fp32 {result['fp32']:.4f}, int8 PTQ {result['int8_ptq']:.4f}, "
+            f"result {result['result']:.4f} on {result['images']} {result['split']} images; "
+            f"{len(result['reverted_layers'])} layers back to float; max_drop {result['max_drop']} "
+            + ("met" if result["met"] else "NOT met")
+        )
     row = MeasuredRuntime("result", "result", runtime, final, lowered.details, time.perf_counter() - started)
     return row, onnx, lowered, calib
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -38,6 +39,21 @@ class Lowered:
     details: dict
 
 
+@dataclass
+class AccuracyGuard:
+    """Accuracy-controlled INT8: keep layers in float until the metric drops at most ``max_drop``.
+
+    ``metric(runtime, items)`` scores a runtime on validation ``items`` (higher is better) and also
+    returns one value per item; ``settings`` are recorded in the report as they are.
+    """
+
+    max_drop: float
+    items: Sequence[Any]
+    metric: Callable[[Runtime, Sequence[Any]], tuple[float, list[float]]]
+    max_reverted: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
 class Backend(ABC):
     """Lowers an ONNX model for one runtime and loads the result."""
 
@@ -55,8 +71,12 @@ class Backend(ABC):
         profile: TargetProfile,
         precision: str,
         calibration: list[np.ndarray] | None = None,
+        guard: AccuracyGuard | None = None,
     ) -> Lowered:
-        """Write the runtime's model for ``precision`` into ``out_dir``."""
+        """Write the runtime's model for ``precision`` into ``out_dir``.
+
+        ``guard`` (INT8 only, where the backend supports it) makes quantization accuracy-controlled.
+        """
 
     @abstractmethod
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:

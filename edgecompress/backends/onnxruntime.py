@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgecompress.backends.base import Backend, Lowered, Runtime
+from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
 from edgecompress.config.target import TargetProfile
 
 
@@ -51,7 +51,10 @@ class OnnxRuntimeBackend(Backend):
         profile: TargetProfile,
         precision: str,
         calibration: list[np.ndarray] | None = None,
+        guard: AccuracyGuard | None = None,
     ) -> Lowered:
+        if guard is not None:
+            raise ValueError(f"the {self.name} backend has no accuracy-controlled quantization")
         if precision != "fp32":
             raise ValueError(f"onnxruntime backend offers fp32 only, not {precision}")
         out_dir.mkdir(parents=True, exist_ok=True)

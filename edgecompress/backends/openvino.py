@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgecompress.backends.base import Backend, Lowered, Runtime
+from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
 from edgecompress.config.target import TargetProfile
 
 _HEAD_CONV_BRANCH = re.compile(r"^cv\d")
@@ -68,20 +68,25 @@ class OpenVINOBackend(Backend):
         profile: TargetProfile,
         precision: str,
         calibration: list[np.ndarray] | None = None,
+        guard: AccuracyGuard | None = None,
     ) -> Lowered:
         import openvino as ov
 
+        if guard is not None and precision != "int8":
+            raise ValueError("accuracy-controlled quantization is for int8 only")
         ov_model = ov.convert_model(str(onnx_path))
         details: dict = {}
         if precision == "int8":
-            ov_model, details = self._quantize(ov_model, calibration or [])
+            ov_model, details = self._quantize(ov_model, calibration or [], guard)
         out_dir.mkdir(parents=True, exist_ok=True)
         xml = out_dir / "model.xml"
         ov.save_model(ov_model, str(xml), compress_to_fp16=precision == "fp16")
         return Lowered(xml, [xml, xml.with_suffix(".bin")], details)
 
     @staticmethod
-    def _quantize(ov_model: Any, calibration: list[np.ndarray]) -> tuple[Any, dict]:
+    def _quantize(
+        ov_model: Any, calibration: list[np.ndarray], guard: AccuracyGuard | None = None
+    ) -> tuple[Any, dict]:
         import logging
 
         import nncf
@@ -90,6 +95,16 @@ class OpenVINOBackend(Backend):
         if not calibration:
             raise ValueError("INT8 lowering needs calibration images")
         ignored = decode_scope_names(ov_model)
+        details: dict = {
+            "quantizer": f"nncf {nncf.__version__}",
+            "float_decode_ops": len(ignored),
+            "calibration_images": len(calibration),
+        }
+        if guard is not None:
+            from edgecompress.backends.openvino_guard import guarded_quantize
+
+            quantized, details["accuracy_guard"] = guarded_quantize(ov_model, calibration, ignored, guard)
+            return quantized, details
         quantized = nncf.quantize(
             ov_model,
             nncf.Dataset(calibration),
@@ -97,11 +112,7 @@ class OpenVINOBackend(Backend):
             subset_size=len(calibration),
             ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
         )
-        return quantized, {
-            "quantizer": f"nncf {nncf.__version__}",
-            "float_decode_ops": len(ignored),
-            "calibration_images": len(calibration),
-        }
+        return quantized, details
 
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
         import openvino as ov

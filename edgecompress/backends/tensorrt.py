@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from edgecompress.backends.base import Backend, Lowered, Runtime
+from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
 from edgecompress.config.target import TargetProfile
 
 
@@ -70,7 +70,10 @@ class TensorRTBackend(Backend):
         profile: TargetProfile,
         precision: str,
         calibration: list[np.ndarray] | None = None,
+        guard: AccuracyGuard | None = None,
     ) -> Lowered:
+        if guard is not None:
+            raise ValueError(f"the {self.name} backend has no accuracy-controlled quantization")
         import tensorrt as trt
 
         logger = trt.Logger(trt.Logger.WARNING)

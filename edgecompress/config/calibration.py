@@ -18,7 +18,11 @@ class CalibrationSpec(StrictModel):
     description: str = ""
     split: Literal["train", "val", "test"] = "train"
     count: int = Field(300, ge=1, description="images to use; all of the split if it has fewer")
-    selection: Literal["seeded", "first"] = "seeded"
+    selection: Literal["seeded", "first", "stratified"] = Field(
+        "seeded",
+        description="seeded: random subset; first: in order; stratified: every class of the split "
+        "covered as evenly as possible (seeded, needs labels)",
+    )
     seed: int = 0
 
 

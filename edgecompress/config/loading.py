@@ -25,8 +25,9 @@ def resolve_yaml(name_or_path: str | Path, kind: str) -> Path:
     if builtin.is_file():
         return builtin
     known = ", ".join(builtin_names(kind))
+    singular = kind[:-1] if kind.endswith("s") else kind
     raise InputError(
-        f"unknown {kind[:-1]} {str(name_or_path)!r}", f"use one of: {known}, or a path to a YAML file"
+        f"unknown {singular} {str(name_or_path)!r}", f"use one of: {known}, or a path to a YAML file"
     )
 
 

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 
 from edgecompress.config.loading import parse_yaml_model, resolve_yaml
 from edgecompress.config.target import Precision, StrictModel
 from edgecompress.errors import InputError
+
+
+class AccuracyGuardSettings(StrictModel):
+    """Accuracy-controlled INT8 (OpenVINO): layers go back to float until mAP50-95 drops at most ``max_drop``.
+
+    ``max_drop`` None turns the guard off (plain post-training quantization).
+    """
+
+    max_drop: float | None = Field(None, ge=0, le=1, description="largest absolute mAP50-95 drop vs FP32")
+    split: Literal["val", "train"] = Field("val", description="the labelled split the guard validates on")
+    images: int | None = Field(None, ge=1, description="seeded subset of that split; None: all of it")
+    max_reverted: int | None = Field(None, ge=1, description="most groups of layers reverted to float")
+    seed: int = 0
 
 
 class LowerSettings(StrictModel):
@@ -20,6 +33,7 @@ class LowerSettings(StrictModel):
     calibration: str = "default"
     simplify: bool = True
     opset: int | None = Field(None, ge=11)
+    accuracy_guard: AccuracyGuardSettings = AccuracyGuardSettings()
 
 
 class MeasureSettings(StrictModel):
@@ -79,7 +93,7 @@ def apply_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
             raise InputError(f"--set {key}: no such recipe key", "check the recipe's keys") from exc
     try:
         return Recipe.model_validate(data)
-    except Exception as exc:
-        raise InputError(
-            f"--set made the recipe invalid: {str(exc).splitlines()[-1]}", "fix the value"
-        ) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise InputError(f"--set made the recipe invalid: {where}: {first['msg']}", "fix the value") from exc

@@ -1,0 +1,44 @@
+"""The accuracy guard's recipe settings and the stratified calibration definition validate."""
+
+import pytest
+
+from edgecompress.config import load_calibration_spec, load_recipe
+from edgecompress.config.recipe import apply_overrides
+from edgecompress.errors import InputError
+
+
+def test_accuracy_guard_is_off_by_default_and_set_by_overrides():
+    recipe = load_recipe("default")
+    assert recipe.lower.accuracy_guard.max_drop is None
+    sets = ["lower.accuracy_guard.max_drop=0.01", "lower.accuracy_guard.images=50"]
+    guard = apply_overrides(recipe, sets).lower.accuracy_guard
+    assert guard.max_drop == 0.01 and guard.images == 50 and guard.split == "val"
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("lower.accuracy_guard.max_drop=1.5", "max_drop"),
+        ("lower.accuracy_guard.split=test", "split"),
+        ("lower.accuracy_guard.images=0", "images"),
+        ("lower.accuracy_guard.maxdrop=0.01", "maxdrop"),
+    ],
+)
+def test_bad_accuracy_guard_values_are_input_errors(setting, message):
+    with pytest.raises(InputError, match=rf"lower\.accuracy_guard\.{message}"):
+        apply_overrides(load_recipe("default"), [setting])
+
+
+def test_unknown_guard_key_in_a_recipe_file_is_rejected(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("lower:\n  precision: int8\n  accuracy_guard: {max_drop: 0.01, tolerance: 2}\n")
+    with pytest.raises(InputError, match="tolerance"):
+        load_recipe(path)
+
+
+def test_stratified_calibration_definition_and_bad_selection(tmp_path):
+    assert load_calibration_spec("stratified").selection == "stratified"
+    path = tmp_path / "c.yaml"
+    path.write_text("selection: balanced\n")
+    with pytest.raises(InputError, match="selection"):
+        load_calibration_spec(path)
