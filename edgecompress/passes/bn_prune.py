@@ -33,7 +33,7 @@ class BNPruneConfig(PassConfig):
     )
     round_to: int = Field(8, ge=1, description="keep channel counts multiples of this (TensorRT/OpenVINO)")
     max_layer_ratio: float = Field(0.9, gt=0, lt=1, description="no layer loses more than this fraction")
-    steps: int = Field(24, ge=1, description="pruning steps when aiming at a params/FLOPs target")
+    steps: int = Field(8, ge=1, description="bisection steps when aiming at a params/FLOPs target")
     budget_ms: float | None = Field(
         None, gt=0, description="search the channel ratio: least pruning whose p50 on the target fits this"
     )
@@ -91,27 +91,75 @@ def hide_attention(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
     return hidden
 
 
-def _pruner(model: nn.Module, config: BNPruneConfig, ratio: float, example: Any) -> Any:
-    """torch-pruning's MetaPruner ranking by |γ|, with the head outputs and C2PSA attention left alone."""
+def _meta_pruner(model: nn.Module, config: BNPruneConfig, example: Any, **settings: Any) -> Any:
+    """torch-pruning's MetaPruner scoring raw |γ|, with the head outputs and C2PSA attention left alone."""
     import torch_pruning as tp
 
-    by_channels = config.target == "channels"
     hidden = hide_attention(model)  # trace without attention; its input width stays fixed
     try:
         return tp.pruner.MetaPruner(
             model,
             example,
-            importance=tp.importance.BNScaleImportance(),
-            global_pruning=config.criterion != "uniform",
-            pruning_ratio=ratio if by_channels else config.max_layer_ratio,
+            importance=tp.importance.BNScaleImportance(normalizer=None),  # comparable across layers
+            global_pruning=False,
             max_pruning_ratio=config.max_layer_ratio,
-            iterative_steps=1 if by_channels else config.steps,
+            iterative_steps=1,
             ignored_layers=head_output_layers(model) + [block.cv1 for block, _ in hidden],
             round_to=config.round_to,
+            **settings,
         )
     finally:
         for block, attention in hidden:
             block.m = attention
+
+
+def global_layer_ratios(model: nn.Module, config: BNPruneConfig, ratio: float, example: Any) -> dict:
+    """Network slimming's global criterion: one threshold on raw |γ| over every prunable channel.
+
+    Each coupled group (residual adds, concats) loses the share of its channels under the threshold,
+    capped at ``max_layer_ratio``. (torch-pruning's own global mode ranks γ relative to each layer's
+    mean, and skips a layer whose channels all fall under the threshold instead of capping it.)
+    """
+    import torch
+
+    scorer = _meta_pruner(model, config, example, pruning_ratio=0.0)
+    groups = scorer.DG.get_all_groups(
+        ignored_layers=scorer.ignored_layers, root_module_types=scorer.root_module_types
+    )
+    scored = [(group[0].dep.target.module, scorer.estimate_importance(group)) for group in groups]
+    scored = [(module, imp) for module, imp in scored if imp is not None]
+    everything = torch.cat([imp for _, imp in scored])
+    count = round(ratio * len(everything))
+    if count == 0:
+        return {}
+    threshold = torch.kthvalue(everything, count).values
+    return {
+        module: min(float((imp <= threshold).float().mean()), config.max_layer_ratio)
+        for module, imp in scored
+    }
+
+
+def _pruner(model: nn.Module, config: BNPruneConfig, ratio: float, example: Any) -> Any:
+    """A one-step pruner removing ``ratio`` of the channels by the configured criterion."""
+    if config.criterion == "uniform":
+        return _meta_pruner(model, config, example, pruning_ratio=ratio)
+    ratios = global_layer_ratios(model, config, ratio, example)
+    return _meta_pruner(model, config, example, pruning_ratio=0.0, pruning_ratio_dict=ratios)
+
+
+def _ratio_for_target(model: nn.Module, config: BNPruneConfig, example: Any, before: tuple) -> tuple:
+    """Bisect the channel ratio whose pruned copy removes ``config.ratio`` of the params or FLOPs."""
+    import torch_pruning as tp
+
+    goal = (1 - config.ratio) * (before[0] if config.target == "params" else before[1])
+    low, high = 0.0, config.max_layer_ratio
+    for _ in range(config.steps):
+        mid = (low + high) / 2
+        trial = copy.deepcopy(model)
+        _pruner(trial, config, mid, example).step()
+        macs, params = tp.utils.count_ops_and_params(trial, example)
+        low, high = (low, mid) if (params if config.target == "params" else macs) <= goal else (mid, high)
+    return high, config.steps
 
 
 def _channel_ratio(model: nn.Module, config: BNPruneConfig) -> float:
@@ -179,17 +227,11 @@ def prune_by_bn_scale(
         param.requires_grad_(True)
     example = torch.zeros(1, 3, imgsz, imgsz)
     macs0, params0 = tp.utils.count_ops_and_params(model, example)
-    ratio = _channel_ratio(model, config)
-    by_channels = config.target == "channels"
-    pruner = _pruner(model, config, ratio, example)
-    goal = (1 - config.ratio) * (params0 if config.target == "params" else macs0)
-    steps = 0
-    for _ in range(1 if by_channels else config.steps):
-        _pruning_step(pruner, head_means)
-        steps += 1
-        macs, params = tp.utils.count_ops_and_params(model, example)
-        if not by_channels and (params if config.target == "params" else macs) <= goal:
-            break
+    ratio, steps = _channel_ratio(model, config), 1
+    if config.target != "channels":
+        ratio, steps = _ratio_for_target(model, config, example, (params0, macs0))
+    _pruning_step(_pruner(model, config, ratio, example), head_means)
+    macs, params = tp.utils.count_ops_and_params(model, example)
     for param in model.parameters():
         param.requires_grad_(False)
     recalibrated = recalibrate_batchnorm(model, batches) if batches else 0

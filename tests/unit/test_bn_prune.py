@@ -161,3 +161,28 @@ def test_constant_channels_feeding_the_head_outputs_are_pruned_exactly():
     with torch.no_grad():
         assert torch.allclose(pruned(x)[0], expected_model(x)[0], atol=1e-3)
         assert not torch.allclose(unfolded(x)[0], expected_model(x)[0], atol=1e-3)
+
+
+def test_global_criterion_compares_raw_gammas_across_layers():
+    """Network slimming: one threshold on raw |γ| for the whole model, each layer capped at its floor."""
+    import copy
+
+    from edgecompress.models.yolo_modules import make_prunable
+
+    def widths(model) -> dict:
+        return {n: m.num_features for n, m in model.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
+
+    model = _model("yolov8n.yaml")
+    for module in model.modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.weight.data = 1.0 + torch.rand(module.num_features)
+    weak = model.model[7].bn  # a 3x3 downsampling conv whose every channel barely matters
+    weak.weight.data = 0.01 + 0.01 * torch.rand(weak.num_features)
+    few, _ = prune_by_bn_scale(model, BNPruneConfig(ratio=0.03, max_layer_ratio=0.75), IMGSZ)
+    split_free = copy.deepcopy(model)
+    make_prunable(split_free)
+    before, after = widths(split_free), widths(few)
+    changed = {n for n in after if after[n] != before[n]}
+    assert changed == {"model.7.bn"} and after["model.7.bn"] < 128  # only the weak layer, by a lot
+    many, _ = prune_by_bn_scale(model, BNPruneConfig(ratio=0.1, max_layer_ratio=0.75), IMGSZ)
+    assert many.model[7].bn.num_features == 64  # capped at the 25 % floor, not skipped
