@@ -8,7 +8,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from edgecompress.errors import InputError
@@ -29,6 +29,11 @@ class Manifest:
     imgsz: int
     names: list[str]
     format: int = ARTIFACT_FORMAT
+    # TensorRT split: the ONNX the engine is built from, whether the engine still has to be built on
+    # the device (`edgecompress lower`), and the versions it was built with (checked by `load`)
+    onnx_file: str | None = None
+    engine_pending: bool = False
+    built_with: dict[str, str] = field(default_factory=dict)
 
     def write(self, directory: Path) -> None:
         """Write ``artifact.json`` into ``directory``."""

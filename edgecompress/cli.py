@@ -51,6 +51,25 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lower(args: argparse.Namespace) -> int:
+    from edgecompress.backends.tensorrt_device import lower_artifact
+    from edgecompress.ui import console, set_quiet
+
+    set_quiet(args.quiet or args.json)
+    out = lower_artifact(args.artifact, args.target, args.data)
+    if args.json:
+        print((out / "report.json").read_text())
+    elif args.quiet:
+        print(out)
+    else:
+        from edgecompress.report import Report
+        from edgecompress.report.render import summary_table
+
+        console.print(summary_table(Report.read(out / "report.json")))
+        print(out)
+    return 0
+
+
 def raise_input(message: str, hint: str) -> None:
     """Raise an InputError (exit code 2)."""
     from edgecompress.errors import InputError
@@ -204,6 +223,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--quiet", action="store_true", help="print only the artifact path")
     c.add_argument("--json", action="store_true", help="print report.json")
     c.set_defaults(func=_compile)
+    low = sub.add_parser(
+        "lower", help="on the device: build the TensorRT engine of a compiled artifact, measure and stamp it"
+    )
+    low.add_argument("artifact", help="artifact folder from `edgecompress compile --target orin-nx`")
+    low.add_argument("--target", help="TensorRT target name or YAML path (default: the artifact's)")
+    low.add_argument("--data", help="Ultralytics data yaml for mAP (default: the one in report.json)")
+    low.add_argument("--quiet", action="store_true", help="print only the artifact path")
+    low.add_argument("--json", action="store_true", help="print report.json")
+    low.set_defaults(func=_lower)
     cal = sub.add_parser(
         "calibrate", help="build and cache the letterboxed INT8 calibration tensors of a dataset (.npz)"
     )

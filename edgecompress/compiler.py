@@ -58,6 +58,9 @@ class CompileContext:
     stage_dir: Path = field(default_factory=lambda: Path(tempfile.gettempdir()))
     resume: bool = False
     calibration_set: CalibrationSet | None = None  # from a cache written by `edgecompress calibrate`
+    # why the TensorRT engine is left to `edgecompress lower` on the device (then ``backend`` is the
+    # CPU runtime that measures the rows here); None when the target's backend runs here
+    engine_deferred: str | None = None
 
     @property
     def teacher_checkpoint(self) -> Path:
@@ -101,15 +104,7 @@ def plan(
             f"target {profile.name} does not offer precision {chosen}",
             f"use one of: {', '.join(profile.precisions)}",
         )
-    backend = get_backend(profile.backend)
-    if reason := backend.available():
-        hint = (
-            f"copy the model and data to the device and run `edgecompress compile {Path(model).name} "
-            f"--target {profile.name} --data {Path(data).name}` there"
-            if profile.build_on_device
-            else "install it, or pick another target (`edgecompress targets`)"
-        )
-        raise BackendUnavailable(f"target {profile.name} needs {profile.backend}: {reason}", hint)
+    backend, deferred = _backend_here(profile, chosen)
     out_dir = Path(out) if out else Path("runs") / f"{Path(model).stem}-{profile.name}"
     check_output_dir(out_dir, force)
     detector = load_detector(model)
@@ -139,7 +134,39 @@ def plan(
         command,
         resume=resume,
         calibration_set=cached,
+        engine_deferred=deferred,
     )
+
+
+def _backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, str | None]:
+    """The backend that lowers and measures here, and why the engine waits for the device (or None).
+
+    A target built on the device (TensorRT) compiles on any machine: the rows are measured on ONNX
+    Runtime CPU and the artifact holds the TensorRT-ready ONNX; `edgecompress lower` builds the engine.
+    """
+    if profile.backend == "tensorrt":
+        from edgecompress.backends.tensorrt_build import build_settings
+
+        build_settings(profile, precision)  # DLA without FP32 etc.: refused now, not on the device
+    backend = get_backend(profile.backend)
+    reason = backend.available()
+    if reason is None:
+        return backend, None
+    if not profile.build_on_device or profile.backend != "tensorrt":
+        raise BackendUnavailable(
+            f"target {profile.name} needs {profile.backend}: {reason}",
+            "install it, or pick another target (`edgecompress targets`)",
+        )
+    cpu = get_backend("onnxruntime")
+    if cpu_reason := cpu.available():
+        raise BackendUnavailable(
+            f"target {profile.name} needs onnxruntime here: {cpu_reason}", "pip install onnxruntime"
+        )
+    if precision == "int8":
+        from edgecompress.backends.tensorrt_onnx import check_qdq_available
+
+        check_qdq_available()
+    return cpu, reason
 
 
 def _calibration(name: str, data: str | Path, imgsz: int) -> tuple[CalibrationSpec, CalibrationSet | None]:
@@ -283,9 +310,12 @@ def _lower_result(ctx: CompileContext, final: YoloDetector, build: Path, art: Pa
     started = time.perf_counter()
     onnx = _export(ctx, final, build / "final-onnx")
     guard = _accuracy_guard(ctx) if ctx.precision == "int8" else None
-    lowered, runtime = _lower(
-        ctx, onnx, art / ctx.backend.name, ctx.precision, calib.inputs if calib else None, guard
-    )
+    if ctx.engine_deferred:
+        lowered, runtime = _prepare_tensorrt_onnx(ctx, onnx, art, calib.inputs if calib else None)
+    else:
+        lowered, runtime = _lower(
+            ctx, onnx, art / ctx.backend.name, ctx.precision, calib.inputs if calib else None, guard
+        )
     if result := lowered.details.get("accuracy_guard"):
         status(
             f"accuracy guard: mAP50-95 fp32 {result['fp32']:.4f}, int8 PTQ {result['int8_ptq']:.4f}, "
@@ -297,6 +327,25 @@ def _lower_result(ctx: CompileContext, final: YoloDetector, build: Path, art: Pa
     return row, onnx, lowered, calib
 
 
+def _prepare_tensorrt_onnx(ctx: CompileContext, onnx: Path, art: Path, calibration: list | None) -> tuple:
+    """Write ``tensorrt/model.onnx`` (Q/DQ for INT8) and load it on ONNX Runtime CPU for the result row."""
+    from edgecompress.backends.tensorrt_onnx import prepare_onnx
+
+    status(f"TensorRT engine deferred to the device ({ctx.engine_deferred}); measuring on ONNX Runtime CPU")
+    with foreign_output():
+        lowered = prepare_onnx(onnx, art / "tensorrt", ctx.precision, calibration)
+    measured = "int8" if ctx.precision == "int8" else "fp32"  # ONNX Runtime runs the FP32 ONNX as is
+    lowered.details.update(
+        {
+            "engine": "pending: build it on the device with `edgecompress lower ARTIFACT`",
+            "engine_precision": ctx.precision,
+            "tensorrt_onnx": "tensorrt/model.onnx",
+            "measured_here": f"the TensorRT-ready ONNX on ONNX Runtime CPU ({measured})",
+        }
+    )
+    return lowered, ctx.backend.load(lowered.model_file, ctx.target, measured)
+
+
 def _write_files(ctx: CompileContext, art: Path, final: YoloDetector, onnx: Path, lowered: Any) -> None:
     """Copy the models and write the recipe, target and manifest into the artifact."""
     shutil.copyfile(onnx, art / "model.onnx")
@@ -304,7 +353,13 @@ def _write_files(ctx: CompileContext, art: Path, final: YoloDetector, onnx: Path
     (art / "recipe.yaml").write_text(yaml.safe_dump(ctx.recipe.model_dump(), sort_keys=False))
     (art / "target.yaml").write_text(yaml.safe_dump(ctx.target.model_dump(), sort_keys=False))
     model_file = lowered.model_file.relative_to(art).as_posix()
-    Manifest("yolo", ctx.backend.name, ctx.precision, model_file, ctx.imgsz, final.names).write(art)
+    manifest = Manifest("yolo", ctx.backend.name, ctx.precision, model_file, ctx.imgsz, final.names)
+    if ctx.target.backend == "tensorrt":
+        manifest.backend, manifest.onnx_file = "tensorrt", "tensorrt/model.onnx"
+        manifest.engine_pending = bool(ctx.engine_deferred)
+        manifest.model_file = "tensorrt/model.engine"
+        manifest.built_with = dict(lowered.details.get("built_with", {}))
+    manifest.write(art)
 
 
 def _report(ctx: CompileContext, rows: list, data_info: Any, calib: Any, files: dict, wall: float) -> Report:

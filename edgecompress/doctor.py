@@ -11,7 +11,7 @@ ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8
 INSTALL_HINTS = {
     "openvino": "pip install openvino nncf",
     "onnxruntime": "pip install onnxruntime",
-    "tensorrt": "on a Jetson, JetPack provides TensorRT; on another CUDA machine, pip install tensorrt",
+    "tensorrt": "compile here, `edgecompress lower` the artifact on the Jetson (CUDA: pip install tensorrt)",
 }
 
 
@@ -66,6 +66,8 @@ def diagnose() -> dict[str, Any]:
             "usable": reason is None,
             "why_not": reason,
             "install": None if reason is None else INSTALL_HINTS[profile.backend],
+            # TensorRT targets compile anywhere; only the engine build waits for the device
+            "compile_here": reason is None or (profile.build_on_device and profile.backend == "tensorrt"),
         }
     return {
         "cpu": cpu_model(),

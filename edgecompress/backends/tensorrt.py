@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
+from edgecompress.backends.tensorrt_build import (
+    build_settings,
+    installed_versions,
+    trtexec_build_argv,
+)
+from edgecompress.backends.tensorrt_onnx import prepare_onnx
 from edgecompress.config.target import TargetProfile
 
 
@@ -56,9 +63,7 @@ class TensorRTBackend(Backend):
             import tensorrt  # noqa: F401
             import torch
         except ImportError:
-            return (
-                "TensorRT is not installed here (engines are built on the Jetson, where JetPack provides it)"
-            )
+            return "TensorRT not installed here (JetPack provides it on the Jetson)"
         if not torch.cuda.is_available():
             return "no CUDA device here (TensorRT engines are built on the target GPU)"
         return None
@@ -72,37 +77,49 @@ class TensorRTBackend(Backend):
         calibration: list[np.ndarray] | None = None,
         guard: AccuracyGuard | None = None,
     ) -> Lowered:
+        """Write the TensorRT-ready ONNX (Q/DQ for INT8) and build ``model.engine`` from it."""
         if guard is not None:
             raise ValueError(f"the {self.name} backend has no accuracy-controlled quantization")
+        prepared = prepare_onnx(onnx_path, out_dir, precision, calibration)
+        engine, details = self.build_engine(prepared.model_file, out_dir, profile, precision)
+        return Lowered(engine, [*prepared.files, engine], {**prepared.details, **details})
+
+    @staticmethod
+    def build_engine(
+        onnx_file: Path, out_dir: Path, profile: TargetProfile, precision: str
+    ) -> tuple[Path, dict]:
+        """Build ``out_dir/model.engine`` from ``onnx_file`` with the TensorRT Python API."""
         import tensorrt as trt
 
+        settings = build_settings(profile, precision)
+        started = time.perf_counter()
         logger = trt.Logger(trt.Logger.WARNING)
         builder = trt.Builder(logger)
         network = builder.create_network(0)
         parser = trt.OnnxParser(network, logger)
-        if not parser.parse(Path(onnx_path).read_bytes()):
+        if not parser.parse(Path(onnx_file).read_bytes()):
             errors = "; ".join(str(parser.get_error(i)) for i in range(parser.num_errors))
-            raise RuntimeError(f"TensorRT could not parse {onnx_path}: {errors}")
+            raise RuntimeError(f"TensorRT could not parse {onnx_file}: {errors}")
         config = builder.create_builder_config()
-        settings = profile.tensorrt
-        workspace = int((settings.workspace_gb if settings else 2.0) * (1 << 30))
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace)
-        if precision in ("fp16", "int8"):
-            config.set_flag(trt.BuilderFlag.FP16)
-        if precision == "int8":
-            config.set_flag(trt.BuilderFlag.INT8)  # explicit Q/DQ ONNX carries the scales
-        if settings and settings.dla_core is not None:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, settings.workspace_bytes)
+        for flag in settings.flags:
+            config.set_flag(getattr(trt.BuilderFlag, flag))
+        if settings.dla_core is not None:
             config.default_device_type = trt.DeviceType.DLA
             config.DLA_core = settings.dla_core
-            if settings.gpu_fallback:
-                config.set_flag(trt.BuilderFlag.GPU_FALLBACK)
         serialized = builder.build_serialized_network(network, config)
         if serialized is None:
             raise RuntimeError("TensorRT engine build failed (see the TensorRT log above)")
         out_dir.mkdir(parents=True, exist_ok=True)
         engine_file = out_dir / "model.engine"
         engine_file.write_bytes(bytes(serialized))
-        return Lowered(engine_file, [engine_file], {"tensorrt": trt.__version__})
+        details = {
+            "builder": settings.as_dict(),
+            "trtexec_equivalent": " ".join(trtexec_build_argv(onnx_file.name, engine_file.name, settings)),
+            "engine_build_s": round(time.perf_counter() - started, 2),
+            "built_with": installed_versions(),
+        }
+        return engine_file, details
 
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
         import tensorrt as trt
@@ -111,6 +128,7 @@ class TensorRTBackend(Backend):
         engine = runtime.deserialize_cuda_engine(Path(model_file).read_bytes())
         if engine is None:
             raise RuntimeError(
-                f"{model_file} is not an engine for this TensorRT/GPU; rebuild it on this device"
+                f"{model_file} is not an engine for this TensorRT/GPU; rebuild it on this device "
+                "with `edgecompress lower`"
             )
         return TensorRTRuntime(engine, precision)

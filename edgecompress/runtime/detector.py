@@ -57,8 +57,26 @@ def load(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector
     verify_checksums(directory)
     manifest = Manifest.read(directory)
     profile = TargetProfile.model_validate(yaml.safe_load((directory / "target.yaml").read_text()))
+    if manifest.engine_pending:
+        raise InputError(
+            f"{directory} holds the TensorRT-ready ONNX but no engine yet",
+            f"copy it to the device and run `edgecompress lower {directory} --target {profile.name}` there",
+        )
     backend = get_backend(profile.backend)
     if reason := backend.available():
         raise InputError(f"artifact needs {profile.backend}: {reason}", "load it on a machine that has it")
+    if manifest.built_with:
+        check_engine_versions(directory, manifest.built_with, profile.name)
     runtime = backend.load(directory / manifest.model_file, profile, manifest.precision)
     return Detector(runtime, manifest.imgsz, manifest.names, conf, iou)
+
+
+def check_engine_versions(directory: Path, recorded: dict[str, str], target: str) -> None:
+    """Refuse an engine built with another TensorRT, CUDA, L4T or GPU than this machine has."""
+    from edgecompress.backends.tensorrt_build import installed_versions, version_mismatches
+
+    if differences := version_mismatches(recorded, installed_versions()):
+        raise InputError(
+            f"the engine in {directory} was built for another setup: {'; '.join(differences)}",
+            f"rebuild it here with `edgecompress lower {directory} --target {target}`",
+        )

@@ -86,11 +86,18 @@ def test_precision_the_target_does_not_offer(capsys, tmp_path, demo_model, tiny_
     assert "does not offer precision int8" in line
 
 
-def test_tensorrt_target_without_tensorrt_names_the_device_command(capsys, tmp_path, demo_model, tiny_digits):
-    line = _compile_fails(
-        capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", "orin-nx"
+def test_tensorrt_profile_with_dla_at_fp32(capsys, tmp_path, demo_model, tiny_digits):
+    # a TensorRT target compiles without TensorRT (tests/integration/test_tensorrt_split.py), but a
+    # profile the device could not build is refused before any work
+    profile = tmp_path / "orin-dla.yaml"
+    profile.write_text(
+        "description: Orin NX on DLA\nbackend: tensorrt\ndevice: cuda:0\nprecisions: [fp32, fp16, int8]\n"
+        "default_precision: fp32\nbuild_on_device: true\ntensorrt: {workspace_gb: 4, dla_core: 0}\n"
     )
-    assert "needs tensorrt" in line and "--target orin-nx" in line
+    line = _compile_fails(
+        capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", str(profile)
+    )
+    assert "DLA core 0" in line and "--precision fp16" in line
 
 
 def test_existing_output_folder_without_force(capsys, tmp_path, demo_model, tiny_digits):

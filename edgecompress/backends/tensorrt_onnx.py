@@ -1,0 +1,111 @@
+"""The TensorRT-ready ONNX: FP32 as exported (the builder converts to FP16), or INT8 as explicit Q/DQ.
+
+INT8 is NVIDIA ModelOpt's ONNX post-training quantization, calibrated on CPU with ONNX Runtime
+(``calibration_eps=["cpu"]``), so it runs on the workstation; TensorRT 10 reads the Q/DQ scales
+(implicit INT8 calibrators are deprecated there). The head's box decoding (DFL, anchors) stays float.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecompress.backends.base import Lowered
+from edgecompress.errors import InputError
+
+QDQ_INSTALL = (
+    'pip install "nvidia-modelopt==0.47.0" onnx-graphsurgeon polygraphy onnxconverter-common onnxscript '
+    "huggingface_hub lief (not its [onnx] extra)"
+)
+_HEAD_CONV_BRANCH = re.compile(r"^cv\d")
+
+
+def check_qdq_available() -> None:
+    """Raise InputError when ModelOpt (the INT8 Q/DQ quantizer) is not installed."""
+    if importlib.util.find_spec("modelopt") is None:
+        raise InputError("INT8 for TensorRT needs NVIDIA ModelOpt, which is not installed", QDQ_INSTALL)
+
+
+def head_decode_nodes(node_names: list[str]) -> list[str]:
+    """ONNX node names of the detection head's decoding (everything under the last ``/model.N/``
+    except its ``cv2``/``cv3`` conv branches), kept in float as the OpenVINO path does."""
+    indices = [int(m.group(1)) for n in node_names if (m := re.match(r"^/model\.(\d+)/", n))]
+    if not indices:
+        return []
+    head = f"/model.{max(indices)}/"
+    return [n for n in node_names if n.startswith(head) and not _HEAD_CONV_BRANCH.match(n[len(head) :])]
+
+
+def count_qdq(onnx_path: Path) -> int:
+    """Number of QuantizeLinear nodes in an ONNX model."""
+    import onnx
+
+    return sum(
+        1
+        for n in onnx.load(str(onnx_path), load_external_data=False).graph.node
+        if n.op_type == "QuantizeLinear"
+    )
+
+
+def quantize_qdq(onnx_path: Path, output: Path, calibration: list[np.ndarray]) -> dict[str, Any]:
+    """Write an explicit Q/DQ INT8 ONNX of ``onnx_path`` to ``output``; return notes for the report."""
+    if not calibration:
+        raise ValueError("INT8 Q/DQ quantization needs calibration images")
+    check_qdq_available()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # ModelOpt imports huggingface_hub; never let it download
+    import onnx
+
+    excluded = head_decode_nodes([n.name for n in onnx.load(str(onnx_path)).graph.node])
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="ec-qdq-") as tmp, open(os.devnull, "w") as sink:
+        source = Path(tmp) / "model.onnx"
+        shutil.copyfile(onnx_path, source)  # ModelOpt writes its intermediate files beside the input
+        # ModelOpt and ONNX Runtime's calibrator print progress bars and tables; the report says what ran
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            import modelopt
+            from modelopt.onnx.quantization import quantize
+
+            quantize(
+                str(source),
+                quantize_mode="int8",
+                calibration_data=np.concatenate(calibration, axis=0),
+                calibration_eps=["cpu"],
+                nodes_to_exclude=[re.escape(n) for n in excluded],
+                high_precision_dtype="fp32",  # TensorRT's FP16 flag still runs these layers in FP16
+                output_path=str(Path(tmp) / "model.qdq.onnx"),
+                log_level="ERROR",
+            )
+        output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(Path(tmp) / "model.qdq.onnx"), output)
+    return {
+        "quantizer": f"nvidia-modelopt {modelopt.__version__} (onnx int8, calibration on CPU)",
+        "calibration_images": len(calibration),
+        "float_decode_ops": len(excluded),
+        "qdq_nodes": count_qdq(output),
+        "quantize_s": round(time.perf_counter() - started, 2),
+    }
+
+
+def prepare_onnx(
+    onnx_path: Path, out_dir: Path, precision: str, calibration: list[np.ndarray] | None = None
+) -> Lowered:
+    """Write ``out_dir/model.onnx`` for the engine builder: the FP32 export, or its Q/DQ INT8 version."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "model.onnx"
+    if precision == "int8":
+        details = quantize_qdq(onnx_path, target, calibration or [])
+    else:
+        shutil.copyfile(onnx_path, target)
+        details = {}
+        if precision == "fp16":
+            details["note"] = "FP32 ONNX; the TensorRT engine builder converts it to FP16 (BuilderFlag.FP16)"
+    return Lowered(target, [target], details)
