@@ -13,7 +13,7 @@ from edgecompress.errors import EdgecompressError
 def _compile(args: argparse.Namespace) -> int:
     from edgecompress.compiler import plan, run
     from edgecompress.demo import demo_checkpoint, demo_data_yaml
-    from edgecompress.ui import console, set_quiet
+    from edgecompress.ui import set_quiet
 
     set_quiet(args.quiet or args.json)
     model = args.model or demo_checkpoint()
@@ -38,6 +38,13 @@ def _compile(args: argparse.Namespace) -> int:
         command="edgecompress " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
     )
     out = run(ctx)
+    return _print_artifact(out, args)
+
+
+def _print_artifact(out: Path, args: argparse.Namespace) -> int:
+    """Print report.json (--json), the folder (--quiet), or the summary table and the folder."""
+    from edgecompress.ui import console
+
     if args.json:
         print((out / "report.json").read_text())
     elif args.quiet:
@@ -53,21 +60,11 @@ def _compile(args: argparse.Namespace) -> int:
 
 def _lower(args: argparse.Namespace) -> int:
     from edgecompress.backends.tensorrt_device import lower_artifact
-    from edgecompress.ui import console, set_quiet
+    from edgecompress.ui import set_quiet
 
     set_quiet(args.quiet or args.json)
     out = lower_artifact(args.artifact, args.target, args.data)
-    if args.json:
-        print((out / "report.json").read_text())
-    elif args.quiet:
-        print(out)
-    else:
-        from edgecompress.report import Report
-        from edgecompress.report.render import summary_table
-
-        console.print(summary_table(Report.read(out / "report.json")))
-        print(out)
-    return 0
+    return _print_artifact(out, args)
 
 
 def raise_input(message: str, hint: str) -> None:

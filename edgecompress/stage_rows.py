@@ -20,6 +20,18 @@ if TYPE_CHECKING:
     from edgecompress.models.yolo import YoloDetector
 
 
+def latency_row(latency: Any) -> LatencyRow:
+    """The report row of a :func:`measure_latency` result."""
+    return LatencyRow(
+        p50_ms=latency.p50_ms,
+        p95_ms=latency.p95_ms,
+        mean_ms=latency.mean_ms,
+        fps=latency.fps,
+        warmup=latency.warmup,
+        iterations=latency.iterations,
+    )
+
+
 @dataclass
 class MeasuredRuntime:
     """A runtime to measure and the row it becomes."""
@@ -82,14 +94,7 @@ def measure_rows(
                 params=params,
                 gflops=gflops,
                 accuracy=accuracy,
-                latency=LatencyRow(
-                    p50_ms=lat_m.p50_ms,
-                    p95_ms=lat_m.p95_ms,
-                    mean_ms=lat_m.mean_ms,
-                    fps=lat_m.fps,
-                    warmup=lat_m.warmup,
-                    iterations=lat_m.iterations,
-                ),
+                latency=latency_row(lat_m),
                 wall_s=m.wall_s,
                 details=m.details or {},
             )

@@ -152,8 +152,9 @@ def _engine_row(
     from edgecompress.measure.accuracy import evaluate
     from edgecompress.measure.environment import cpu_model
     from edgecompress.measure.latency import measure_latency
-    from edgecompress.report.schema import AccuracyRow, LatencyRow, MeasuredOn, StageRow
+    from edgecompress.report.schema import AccuracyRow, MeasuredOn, StageRow
     from edgecompress.runtime.preprocess import preprocess, read_image
+    from edgecompress.stage_rows import latency_row
 
     measure = report.recipe.get("measure", {})
     batch, _ = preprocess([read_image(val.images[0])], manifest.imgsz)
@@ -187,14 +188,7 @@ def _engine_row(
         params=previous.params,
         gflops=previous.gflops,
         accuracy=AccuracyRow(map50=acc.map50, map50_95=acc.map50_95),
-        latency=LatencyRow(
-            p50_ms=latency.p50_ms,
-            p95_ms=latency.p95_ms,
-            mean_ms=latency.mean_ms,
-            fps=latency.fps,
-            warmup=latency.warmup,
-            iterations=latency.iterations,
-        ),
+        latency=latency_row(latency),
         wall_s=wall,
         details=details,
     )
