@@ -79,6 +79,16 @@ def verify_checksums(directory: Path) -> None:
             raise InputError(f"artifact file changed since compile: {path}", "recompile or copy it again")
 
 
+def open_artifact(
+    directory: Path, hint: str = "pass the folder written by `edgecompress compile`"
+) -> Manifest:
+    """The manifest of an artifact folder whose files match their recorded hashes (InputError if not)."""
+    if not (directory / MANIFEST).is_file():
+        raise InputError(f"{directory} is not an edgecompress artifact (no {MANIFEST})", hint)
+    verify_checksums(directory)
+    return Manifest.read(directory)
+
+
 def check_output_dir(out: Path, force: bool) -> None:
     """Refuse an existing output folder unless ``force``."""
     if out.exists() and not force:

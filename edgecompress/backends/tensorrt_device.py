@@ -16,11 +16,10 @@ from typing import Any
 import yaml
 
 from edgecompress.artifact import (
-    MANIFEST,
     Manifest,
     atomic_directory,
+    open_artifact,
     sha256_file,
-    verify_checksums,
     write_checksums,
 )
 from edgecompress.config.target import TargetProfile
@@ -44,13 +43,7 @@ def _profile(directory: Path, target: str | Path | None) -> TargetProfile:
 
 
 def _check_artifact(directory: Path) -> Manifest:
-    if not (directory / MANIFEST).is_file():
-        raise InputError(
-            f"{directory} is not an edgecompress artifact (no {MANIFEST})",
-            "pass the folder written by `edgecompress compile --target orin-nx`",
-        )
-    verify_checksums(directory)
-    manifest = Manifest.read(directory)
+    manifest = open_artifact(directory, "pass the folder written by `edgecompress compile --target orin-nx`")
     if manifest.backend != "tensorrt" or not manifest.onnx_file:
         raise InputError(
             f"{directory} was compiled for {manifest.backend}, not TensorRT",

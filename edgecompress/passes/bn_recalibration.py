@@ -20,29 +20,19 @@ import torch
 from torch import nn
 
 
-def recalibrate_batchnorm(model: nn.Module, batches: Iterable[np.ndarray]) -> int:
+def recalibrate_batchnorm(model: nn.Module, batches: list[np.ndarray]) -> int:
     """Re-estimate every BatchNorm's running mean/var as the exact average over ``batches``.
 
-    The model is left in eval mode with its BN momenta restored; returns the number of images seen.
+    torch's own ``update_bn`` (SWA) does the work; the model is left in eval mode. Returns the
+    number of images seen.
     """
-    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    momenta = [bn.momentum for bn in norms]
+    from torch.optim.swa_utils import update_bn
+
+    tensors = [torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)) for b in batches]
     model.eval()
-    for bn in norms:
-        bn.reset_running_stats()
-        bn.momentum = None  # cumulative average: the result does not depend on batch order
-        bn.train()
-    seen = 0
-    try:
-        with torch.no_grad():
-            for batch in batches:
-                model(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
-                seen += len(batch)
-    finally:
-        for bn, momentum in zip(norms, momenta, strict=True):
-            bn.momentum = momentum
-            bn.eval()
-    return seen
+    with torch.no_grad():
+        update_bn(tensors, model)
+    return sum(len(t) for t in tensors)
 
 
 def recalibration_batches(

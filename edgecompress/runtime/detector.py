@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgecompress.artifact import MANIFEST, Manifest, verify_checksums
+from edgecompress.artifact import open_artifact
 from edgecompress.backends import Runtime, get_backend
 from edgecompress.config.target import TargetProfile
 from edgecompress.errors import InputError
@@ -49,13 +49,7 @@ def load(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector
     import yaml
 
     directory = Path(artifact)
-    if not (directory / MANIFEST).is_file():
-        raise InputError(
-            f"{directory} is not an edgecompress artifact (no {MANIFEST})",
-            "pass the folder written by `edgecompress compile`",
-        )
-    verify_checksums(directory)
-    manifest = Manifest.read(directory)
+    manifest = open_artifact(directory)
     profile = TargetProfile.model_validate(yaml.safe_load((directory / "target.yaml").read_text()))
     if manifest.engine_pending:
         raise InputError(
