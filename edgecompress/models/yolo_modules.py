@@ -88,6 +88,13 @@ def is_split_free(model: nn.Module) -> bool:
     return any(isinstance(m, _SplitBlock) for m in model.modules())
 
 
+def trainable_as_is(weights: nn.Module, args: object) -> nn.Module:
+    """The loaded module itself, ready for Ultralytics' trainer (instead of a rebuild from its YAML)."""
+    model = weights.float()
+    model.args = args
+    return model
+
+
 def keep_compressed_architecture_in_training() -> None:
     """Patch ``DetectionTrainer.get_model`` to return a split-free checkpoint's module instead of a rebuild.
 
@@ -101,9 +108,7 @@ def keep_compressed_architecture_in_training() -> None:
 
     def get_model(self: DetectionTrainer, cfg: object = None, weights: object = None, verbose: bool = True):
         if isinstance(weights, nn.Module) and is_split_free(weights):
-            model = weights.float()
-            model.args = self.args
-            return model
+            return trainable_as_is(weights, self.args)
         return stock(self, cfg=cfg, weights=weights, verbose=verbose)
 
     get_model.keeps_compressed_architecture = True  # type: ignore[attr-defined]

@@ -43,9 +43,9 @@ class CompressedModelTrainer(DetectionTrainer):
         """Return the loaded (compressed) module instead of rebuilding it from its YAML."""
         if weights is None:
             return super().get_model(cfg=cfg, weights=weights, verbose=verbose)
-        model = weights.float()
-        model.args = self.args
-        return model
+        from edgecompress.models.yolo_modules import trainable_as_is
+
+        return trainable_as_is(weights, self.args)
 
 
 @contextlib.contextmanager
