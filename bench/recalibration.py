@@ -1,10 +1,13 @@
-"""What BatchNorm recalibration recovers after pruning, with no training: mAP before and after it.
+"""What repairing the statistics recovers after pruning, with no training: mAP without and with it.
 
-    python bench/recalibration.py --ratios 0.1,0.3,0.5 --criteria uniform,global --round-to 1,8
+    python bench/recalibration.py --settings uniform:0.05:1,uniform:0.1:8
+    python bench/recalibration.py --model runs/bench-masked/sparse/model.pt \
+        --settings global:0.4:8,threshold:0.05:1
 
-Each setting prunes the bundled demo model by |γ| (torch-pruning), scores it, then
-re-estimates the BatchNorm statistics on 256 seeded, letterboxed train images and scores it again.
-Scored with the project's evaluate() on the full demo val split, PyTorch eager at 320.
+Each setting (criterion:ratio-or-threshold:round_to) prunes the model by |γ| twice: as is, and with
+``bn_prune``'s repairs (removed head inputs folded into the output-conv biases, BatchNorm statistics
+re-estimated on 256 seeded, letterboxed train images). Both are scored with the project's
+evaluate() on the full val split of the demo digits set, PyTorch eager at 320.
 """
 
 from __future__ import annotations
@@ -13,12 +16,18 @@ import argparse
 import copy
 import json
 
+DEFAULT_SETTINGS = ",".join(
+    f"{criterion}:{ratio}:{round_to}"
+    for round_to in (1, 8)
+    for criterion in ("uniform", "global")
+    for ratio in (0.05, 0.1, 0.3)
+)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--ratios", default="0.05,0.1,0.2")
-    parser.add_argument("--criteria", default="uniform,global")
-    parser.add_argument("--round-to", default="1,8")
+    parser.add_argument("--model", help="checkpoint (default: the bundled demo model)")
+    parser.add_argument("--settings", default=DEFAULT_SETTINGS)
     parser.add_argument("--images", type=int, default=256)
     args = parser.parse_args()
 
@@ -28,40 +37,32 @@ def main() -> None:
     from edgecompress.measure.accuracy import evaluate
     from edgecompress.models.yolo import load_detector
     from edgecompress.passes.bn_prune import BNPruneConfig, prune_by_bn_scale
-    from edgecompress.passes.bn_recalibration import recalibrate_batchnorm, recalibration_batches
+    from edgecompress.passes.bn_recalibration import recalibration_batches
 
-    detector = load_detector(demo_checkpoint())
+    detector = load_detector(args.model or demo_checkpoint())
     data = demo_data_yaml()
     val = load_split(data, "val")
     batches = recalibration_batches(data, 320, args.images)
     original = evaluate(TorchRuntime(copy.deepcopy(detector.torch_model).float().eval()), val, 320)
-    rows = [{"criterion": "-", "ratio": 0.0, "map50": original.map50, "map50_95": original.map50_95}]
-    settings = [
-        (criterion, float(ratio), int(round_to))
-        for round_to in args.round_to.split(",")
-        for criterion in args.criteria.split(",")
-        for ratio in args.ratios.split(",")
-    ]
-    for criterion, ratio, round_to in settings:
-        config = BNPruneConfig(ratio=ratio, criterion=criterion, round_to=round_to)
+    print(json.dumps({"model": args.model or "demo", "map50": original.map50, "map50_95": original.map50_95}))
+    for setting in args.settings.split(","):
+        criterion, value, round_to = setting.split(":")
+        amount = {"threshold": float(value)} if criterion == "threshold" else {"ratio": float(value)}
+        config = BNPruneConfig(criterion=criterion, round_to=int(round_to), **amount)
         pruned, details = prune_by_bn_scale(detector.torch_model, config, 320)
-        before = evaluate(TorchRuntime(copy.deepcopy(pruned)), val, 320)
-        recalibrate_batchnorm(pruned, batches)
-        after = evaluate(TorchRuntime(pruned), val, 320)
-        rows.append(
-            {
-                "criterion": criterion,
-                "ratio": ratio,
-                "round_to": round_to,
-                "gflops": round(details["gflops_after"], 3),
-                "map50_pruned": round(before.map50, 4),
-                "map50_95_pruned": round(before.map50_95, 4),
-                "map50_recalibrated": round(after.map50, 4),
-                "map50_95_recalibrated": round(after.map50_95, 4),
-            }
-        )
-        print(json.dumps(rows[-1]), flush=True)
-    print(json.dumps({"original": rows[0]}))
+        repaired, _ = prune_by_bn_scale(detector.torch_model, config, 320, batches)
+        before = evaluate(TorchRuntime(pruned), val, 320)
+        after = evaluate(TorchRuntime(repaired), val, 320)
+        row = {
+            "setting": setting,
+            "channel_ratio": round(details["channel_ratio"], 3),
+            "gflops": round(details["gflops_after"], 3),
+            "map50_pruned": round(before.map50, 4),
+            "map50_95_pruned": round(before.map50_95, 4),
+            "map50_repaired": round(after.map50, 4),
+            "map50_95_repaired": round(after.map50_95, 4),
+        }
+        print(json.dumps(row), flush=True)
 
 
 if __name__ == "__main__":

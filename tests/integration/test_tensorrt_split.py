@@ -98,7 +98,7 @@ def _ov_map(onnx: Path, tiny_digits: Path) -> float:
 
 def test_qdq_onnx_runs_under_openvino(int8_split, tiny_digits):
     score = _ov_map(int8_split / "tensorrt" / "model.onnx", tiny_digits)
-    assert 0.0 <= score <= 1.0
+    assert score > 0.1  # it loads, runs and finds digits, if far less well than FP32 (see the xfail below)
 
 
 @pytest.mark.xfail(
