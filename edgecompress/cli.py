@@ -16,6 +16,8 @@ def _compile(args: argparse.Namespace) -> int:
     from edgecompress.ui import set_quiet
 
     set_quiet(args.quiet or args.json)
+    if args.family == "policy":
+        return _compile_policy(args)
     model = args.model or demo_checkpoint()
     if args.data:
         data = args.data
@@ -39,6 +41,27 @@ def _compile(args: argparse.Namespace) -> int:
     )
     out = run(ctx)
     return _print_artifact(out, args)
+
+
+def _compile_policy(args: argparse.Namespace) -> int:
+    from edgecompress.policy_compiler import plan_policy, run_policy
+
+    if not args.model or not args.data:
+        raise_input("--family policy needs a policy checkpoint and --data", "pass MODEL.pt --data demos.npz")
+    if args.imgsz or args.budget_ms or args.resume:
+        raise_input("--imgsz, --budget-ms and --resume are for detectors", "drop them for --family policy")
+    ctx = plan_policy(
+        model=args.model,
+        data=args.data,
+        target=args.target,
+        recipe="vla-efficient" if args.recipe == "default" else args.recipe,
+        precision=args.precision,
+        out=args.out,
+        overrides=args.set,
+        force=args.force,
+        command="edgecompress " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
+    )
+    return _print_artifact(run_policy(ctx), args)
 
 
 def _print_artifact(out: Path, args: argparse.Namespace) -> int:
@@ -201,7 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("compile", help="compress, lower and measure a model for one target")
     c.add_argument("model", nargs="?", help="Ultralytics .pt checkpoint (default: the built-in digits demo)")
-    c.add_argument("--data", help="Ultralytics data yaml (accuracy on its full val split)")
+    c.add_argument(
+        "--data", help="Ultralytics data yaml (accuracy on its full val split); policies: demos .npz"
+    )
+    c.add_argument("--family", choices=["yolo", "policy"], default="yolo", help="model family (default yolo)")
     c.add_argument("--target", default="x86-cpu", help="target name (`edgecompress targets`) or YAML path")
     c.add_argument("--recipe", default="default", help="recipe name (`edgecompress recipes`) or YAML path")
     c.add_argument(

@@ -22,7 +22,7 @@ from edgecompress.backends import Backend, Runtime, get_backend
 from edgecompress.backends.base import AccuracyGuard
 from edgecompress.config import Recipe, TargetProfile, load_calibration_spec, load_recipe, load_target
 from edgecompress.config.calibration import CalibrationSpec
-from edgecompress.config.recipe import apply_overrides
+from edgecompress.config.recipe import apply_overrides, check_family
 from edgecompress.data import DetectionSplit, load_split
 from edgecompress.errors import BackendUnavailable, InputError
 from edgecompress.measure.environment import cpu_model, package_versions
@@ -96,6 +96,7 @@ def plan(
     """Validate every input and return the context of the compile; raises InputError on bad input."""
     profile = load_target(target)
     the_recipe = apply_overrides(load_recipe(recipe), overrides or [])
+    check_family(the_recipe, "yolo")
     if budget_ms is not None:
         the_recipe = with_latency_budget(the_recipe, budget_ms)
     chosen = precision or the_recipe.lower.precision or profile.default_precision

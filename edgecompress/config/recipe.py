@@ -45,6 +45,7 @@ class MeasureSettings(StrictModel):
     conf: float = Field(0.001, ge=0, le=1)
     iou: float = Field(0.7, gt=0, le=1)
     single_cls: bool = Field(False, description="score all classes as class 0, as Ultralytics' val")
+    frames: int | None = Field(None, ge=1, description="policies: held-out frames scored (seeded); None: all")
 
 
 class Recipe(StrictModel):
@@ -68,6 +69,19 @@ class Recipe(StrictModel):
                 raise ValueError(f"stage {index}: unknown pass {name!r} (known passes: {known})")
             PASSES[name].Config.model_validate({k: v for k, v in stage.items() if k != "pass"})
         return stages
+
+
+def check_family(recipe: Recipe, family: str) -> None:
+    """Refuse a recipe with a pass that does not apply to ``family`` (``yolo`` or ``policy``)."""
+    from edgecompress.passes import PASSES
+
+    for index, stage in enumerate(recipe.stages):
+        cls = PASSES[stage["pass"]]
+        if family not in cls.families:
+            raise InputError(
+                f"recipe {recipe.name}: stage {index} ({cls.name}) does not apply to {family} models",
+                f"use a recipe made for {family} models (`edgecompress recipes`)",
+            )
 
 
 def load_recipe(name_or_path: str | Path) -> Recipe:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -32,20 +34,32 @@ def _summarise(samples: list[float], warmup: int, batch: int) -> Latency:
     )
 
 
+def time_calls(
+    calls: dict[str, Callable[[], object]],
+    warmup: int = 10,
+    iterations: int = 100,
+    rounds: int = 5,
+    batch: int = 1,
+) -> dict[str, Latency]:
+    """Time each zero-argument call, alternating them in ``rounds`` so machine drift hits all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    per_round = [iterations // rounds + (1 if r < iterations % rounds else 0) for r in range(rounds)]
+    schedule = [(name, count) for count in per_round for name in calls if count]
+    for name, count in track(schedule, "latency", total=len(schedule)):
+        call = calls[name]
+        for _ in range(count):
+            start = time.perf_counter()
+            call()
+            samples[name].append(time.perf_counter() - start)
+    return {name: _summarise(s, warmup, batch) for name, s in samples.items()}
+
+
 def measure_latency(
     runtimes: dict[str, Runtime], batch: np.ndarray, warmup: int = 10, iterations: int = 100, rounds: int = 5
 ) -> dict[str, Latency]:
     """Time each runtime on ``batch``, alternating runtimes in ``rounds`` so machine drift hits all alike."""
-    samples: dict[str, list[float]] = {name: [] for name in runtimes}
-    for runtime in runtimes.values():
-        for _ in range(warmup):
-            runtime(batch)
-    per_round = [iterations // rounds + (1 if r < iterations % rounds else 0) for r in range(rounds)]
-    schedule = [(name, count) for count in per_round for name in runtimes if count]
-    for name, count in track(schedule, "latency", total=len(schedule)):
-        runtime = runtimes[name]
-        for _ in range(count):
-            start = time.perf_counter()
-            runtime(batch)
-            samples[name].append(time.perf_counter() - start)
-    return {name: _summarise(s, warmup, batch.shape[0]) for name, s in samples.items()}
+    calls = {name: partial(runtime, batch) for name, runtime in runtimes.items()}
+    return time_calls(calls, warmup, iterations, rounds, batch.shape[0])

@@ -5,8 +5,23 @@ from __future__ import annotations
 from edgecompress.passes.base import Pass, PassConfig, PassResult
 from edgecompress.passes.bn_prune import BNPrunePass
 from edgecompress.passes.distill import DistillPass
+from edgecompress.passes.feature_cache import FeatureCachePass
+from edgecompress.passes.layer_prune import LayerPrunePass
+from edgecompress.passes.mlp_prune import MlpPrunePass
 from edgecompress.passes.sparsity_train import SparsityTrainPass
+from edgecompress.passes.token_prune import TokenPrunePass
 
-PASSES: dict[str, type[Pass]] = {cls.name: cls for cls in (SparsityTrainPass, BNPrunePass, DistillPass)}
+PASSES: dict[str, type[Pass]] = {
+    cls.name: cls
+    for cls in (
+        SparsityTrainPass,
+        BNPrunePass,
+        DistillPass,
+        LayerPrunePass,
+        TokenPrunePass,
+        FeatureCachePass,
+        MlpPrunePass,
+    )
+}
 
 __all__ = ["PASSES", "Pass", "PassConfig", "PassResult"]

@@ -136,6 +136,11 @@ def render_markdown(report: Report) -> str:
 
 def render(report: Report, directory: Path) -> list[Path]:
     """Write ``report.md`` and the plot into ``directory``; return their paths."""
+    if report.model.family == "policy":
+        from edgecompress.report.render_policy import render_policy_markdown, render_policy_plot
+
+        (directory / "report.md").write_text(render_policy_markdown(report))
+        return [directory / "report.md", render_policy_plot(report, directory / PLOT_NAME)]
     md = directory / "report.md"
     md.write_text(render_markdown(report))
     written = [md, render_plot(report, directory / PLOT_NAME)]
@@ -146,6 +151,11 @@ def render(report: Report, directory: Path) -> list[Path]:
 def summary_table(report: Report) -> Any:
     """A compact rich table of the rows, for the terminal."""
     from rich.table import Table
+
+    if report.model.family == "policy":
+        from edgecompress.report.render_policy import policy_summary_table
+
+        return policy_summary_table(report)
 
     table = Table(title=f"{Path(report.model.source).name} → {report.target['name']}", title_justify="left")
     for column in ("stage", "runtime", "prec", "params M", "GFLOPs", "mAP50", "mAP50-95", "p50 ms", "FPS"):

@@ -46,6 +46,15 @@ class AccuracyRow(_Strict):
     map50_95: float
 
 
+class PolicyAccuracyRow(_Strict):
+    """A policy's accuracy: action-chunk error on held-out demonstrations, success rate where run."""
+
+    action_mse: float = Field(description="mean squared error of predicted vs expert action chunks")
+    frames: int = Field(description="held-out frames scored, fixed noise seed")
+    success_rate: float | None = None
+    episodes: int | None = None
+
+
 class StageRow(_Strict):
     """One model state measured on one runtime: the original, the lowered baseline, a stage, the result."""
 
@@ -55,6 +64,7 @@ class StageRow(_Strict):
     params: int
     gflops: float
     accuracy: AccuracyRow | None = None
+    policy: PolicyAccuracyRow | None = None
     latency: LatencyRow | None = None
     wall_s: float | None = None
     details: dict[str, Any] = Field(default_factory=dict)

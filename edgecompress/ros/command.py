@@ -25,9 +25,9 @@ def add_bag_arguments(parser: argparse.ArgumentParser) -> None:
 def bag_command(args: argparse.Namespace) -> int:
     """Run the detector over the bag and print what was written."""
     from edgecompress.ros.bag import detect_bag
-    from edgecompress.runtime.detector import load
+    from edgecompress.runtime.detector import load_detector_artifact
 
-    detector = load(args.artifact, conf=args.conf)
+    detector = load_detector_artifact(args.artifact, conf=args.conf)
     result = detect_bag(
         detector.predict,
         args.bag_in,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from edgecompress.config.target import TargetProfile
 from edgecompress.errors import InputError
 from edgecompress.runtime.postprocess import Detections, postprocess
 from edgecompress.runtime.preprocess import preprocess, read_image
+
+if TYPE_CHECKING:
+    from edgecompress.runtime.policy import PolicyRuntime
 
 ImageInput = str | Path | np.ndarray
 
@@ -44,12 +48,20 @@ class Detector:
     __call__ = predict
 
 
-def load(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector:
-    """Verify the artifact's hashes and load it on the runtime its ``target.yaml`` names."""
+def load(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector | PolicyRuntime:
+    """Verify the artifact's hashes and load it on the runtime its ``target.yaml`` names.
+
+    A detector artifact gives a :class:`Detector`; a policy artifact a
+    :class:`~edgecompress.runtime.policy.PolicyRuntime` (``predict(image, instruction, state)``).
+    """
     import yaml
 
     directory = Path(artifact)
     manifest = open_artifact(directory)
+    if manifest.family == "policy":
+        from edgecompress.runtime.policy import load_policy_artifact
+
+        return load_policy_artifact(directory, manifest)
     profile = TargetProfile.model_validate(yaml.safe_load((directory / "target.yaml").read_text()))
     if manifest.engine_pending:
         raise InputError(
@@ -74,3 +86,13 @@ def check_engine_versions(directory: Path, recorded: dict[str, str], target: str
             f"the engine in {directory} was built for another setup: {'; '.join(differences)}",
             f"rebuild it here with `edgecompress lower {directory} --target {target}`",
         )
+
+
+def load_detector_artifact(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector:
+    """:func:`load` for commands that need a detector: a policy artifact is refused with one clear line."""
+    loaded = load(artifact, conf, iou)
+    if not isinstance(loaded, Detector):
+        raise InputError(
+            f"{artifact} holds a policy, not a detector", "pass an artifact compiled from a YOLO model"
+        )
+    return loaded

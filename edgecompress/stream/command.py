@@ -125,7 +125,7 @@ def _plain_status(every_s: float):  # type: ignore[no-untyped-def]
 
 def run_command(args: argparse.Namespace) -> int:
     """``edgecompress run``: returns 0 when the source ended or the run was stopped cleanly."""
-    from edgecompress.runtime.detector import load
+    from edgecompress.runtime.detector import load_detector_artifact
     from edgecompress.stream.capture import open_source
     from edgecompress.stream.runner import run_stream
     from edgecompress.ui import console
@@ -138,7 +138,7 @@ def run_command(args: argparse.Namespace) -> int:
         load_camera(args.camera)  # a bad camera file fails before the model loads
     source = open_source(args.source)
     try:
-        detector = load(args.artifact, conf=args.conf if args.conf is not None else 0.25)
+        detector = load_detector_artifact(args.artifact, conf=args.conf if args.conf is not None else 0.25)
         built = build_sinks(args, sinks, detector.names)
     except BaseException:
         source.close()

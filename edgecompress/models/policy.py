@@ -1,0 +1,187 @@
+"""Policies (VLA and diffusion action heads): loading, the adapter contract, scoring and complexity.
+
+The contract every policy implementation meets, and the only thing the passes use:
+vision encoder → visual tokens → transformer *language module* (a list of decoder layers) → an
+iterative action head. :class:`PolicyModel` implements it for the reference VLA
+(:mod:`edgecompress.models.vla`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from edgecompress.errors import InputError
+from edgecompress.models.policy_data import Demonstrations
+from edgecompress.models.vla.config import TokenPruning, VLAConfig, tokenize
+from edgecompress.models.vla.network import ReferenceVLA
+
+CHECKPOINT_FORMAT = "edgecompress-policy/1"
+# predict(images uint8 (B, S, S, 3), text ids (B, L), states (B, s), noise (B, H, a)) -> actions (B, H, a)
+PredictFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass
+class PolicyModel:
+    """A loaded policy and the operations the acceleration passes need."""
+
+    checkpoint: Path
+    network: ReferenceVLA
+
+    @property
+    def config(self) -> VLAConfig:
+        """The network's settings (architecture and what the passes changed)."""
+        return self.network.config
+
+    def decoder_layers(self) -> torch.nn.ModuleList:
+        """The language module's decoder layers, in order."""
+        return self.network.language.layers
+
+    def remove_layers(self, indices: list[int]) -> None:
+        """Drop the decoder layers at ``indices`` (positions in the current stack)."""
+        config = self.config
+        keep = [i for i in range(config.language_layers) if i not in set(indices)]
+        if not keep:
+            raise ValueError("layer pruning would remove every decoder layer")
+        layers = self.decoder_layers()
+        self.network.language.layers = torch.nn.ModuleList(layers[i] for i in keep)
+        for position, layer in enumerate(self.network.language.layers):
+            layer.self_attn.layer_idx = position
+        self._reconfigure(
+            language_layers=len(keep),
+            intermediate_sizes=[config.intermediate_sizes[i] for i in keep],
+            kept_layers=[config.kept_layers[i] for i in keep],
+        )
+
+    def set_token_pruning(self, pruning: TokenPruning | None) -> None:
+        """Prune visual tokens inside the language module (None: keep them all)."""
+        self._reconfigure(token_pruning=pruning)
+
+    def set_cache_interval(self, interval: int) -> None:
+        """Recompute the action head's blocks every ``interval`` denoising steps."""
+        self._reconfigure(cache_interval=interval)
+
+    def set_intermediate_sizes(self, sizes: list[int]) -> None:
+        """Record the decoder MLP widths after width pruning."""
+        self._reconfigure(intermediate_sizes=sizes)
+
+    def _reconfigure(self, **changes: Any) -> None:
+        config = VLAConfig.model_validate({**self.config.model_dump(), **changes})
+        self.network.config = self.network.language.config = config
+
+    def observations(self, demos: Demonstrations) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(images, text ids, states) of every frame, as the policy's predict function takes them."""
+        config = self.config
+        by_task = np.array(
+            [tokenize(text, config.vocab, config.max_text_tokens) for text in demos.instructions]
+        )
+        return demos.images, by_task[demos.task_ids].astype(np.int64), demos.states
+
+    def torch_predict(self) -> PredictFn:
+        """The eager PyTorch predict function (float32, no gradients)."""
+        network = self.network.eval()
+
+        def predict(
+            images: np.ndarray, text: np.ndarray, states: np.ndarray, noise: np.ndarray
+        ) -> np.ndarray:
+            with torch.no_grad():
+                actions = network(
+                    image_tensor(images),
+                    torch.from_numpy(text),
+                    torch.from_numpy(states),
+                    torch.from_numpy(noise),
+                )
+            return actions.numpy()
+
+        return predict
+
+    def save(self, path: Path) -> Path:
+        """Write this policy as an edgecompress policy checkpoint."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config.model_dump(),
+            "state_dict": self.network.state_dict(),
+        }
+        torch.save(payload, path)
+        return path
+
+
+def image_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 (B, S, S, 3) → float (B, 3, S, S) in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+
+
+def build_policy(config: VLAConfig, seed: int = 0) -> ReferenceVLA:
+    """A freshly initialised reference VLA (seeded)."""
+    torch.manual_seed(seed)
+    return ReferenceVLA(config)
+
+
+def load_policy(path: str | Path) -> PolicyModel:
+    """Load an edgecompress policy checkpoint, with one clear error for each bad input."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"policy checkpoint not found: {path}", "check the path to your .pt file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch/pickle raise many types for a damaged file
+        raise InputError(
+            f"cannot load policy checkpoint {path}: {type(exc).__name__}",
+            "the file is corrupt or not a torch checkpoint; save it again with PolicyModel.save",
+        ) from exc
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise InputError(
+            f"{path} is not an edgecompress policy checkpoint",
+            "train the reference VLA with `python bench/policy/train_vla.py` or save with PolicyModel.save",
+        )
+    network = ReferenceVLA(VLAConfig.model_validate(payload["config"]))
+    try:
+        network.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        raise InputError(
+            f"{path}: weights do not match its config ({str(exc).splitlines()[0][:120]})",
+            "the checkpoint was edited by hand; save it again with PolicyModel.save",
+        ) from exc
+    return PolicyModel(path, network.eval())
+
+
+def action_error(predict: PredictFn, policy: PolicyModel, demos: Demonstrations, seed: int = 0) -> float:
+    """Mean squared error between predicted and expert action chunks on ``demos`` (fixed noise)."""
+    config = policy.config
+    images, text, states = policy.observations(demos)
+    targets = demos.chunks(config.horizon)
+    noise = np.random.default_rng(seed).standard_normal(targets.shape).astype(np.float32)
+    errors = [
+        np.mean(
+            (predict(images[i : i + 1], text[i : i + 1], states[i : i + 1], noise[i : i + 1]) - targets[i])
+            ** 2
+        )
+        for i in range(len(demos))
+    ]
+    return float(np.mean(errors))
+
+
+def complexity(policy: PolicyModel) -> dict[str, float]:
+    """Parameters and GFLOPs of one action chunk (prefix + every denoising step, caching included)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    network, config = policy.network.eval(), policy.config
+    size = config.image_size
+    inputs = (
+        torch.rand(1, 3, size, size),
+        torch.ones(1, config.max_text_tokens, dtype=torch.long),
+        torch.zeros(1, config.state_dim),
+        torch.zeros(1, config.horizon, config.action_dim),
+    )
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        network(*inputs)
+    return {
+        "params": float(sum(p.numel() for p in network.parameters())),
+        "gflops": counter.get_total_flops() / 1e9,
+    }

@@ -1,0 +1,111 @@
+"""Render a policy compile's ``report.md``, plot and terminal table from ``report.json`` alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from edgecompress.report.schema import Report, StageRow
+
+PLOT_NAME = "report.png"
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _cells(row: StageRow) -> list[str]:
+    m, acc, lat = row.measured_on, row.policy, row.latency
+    return [
+        row.name,
+        f"{m.runtime} {m.runtime_version}",
+        f"{row.params / 1e6:.3f}",
+        f"{row.gflops:.3f}",
+        _fmt(acc.action_mse if acc else None, 5),
+        _fmt(acc.success_rate if acc else None, 3),
+        _fmt(lat.p50_ms if lat else None, 1),
+        _fmt(lat.p95_ms if lat else None, 1),
+        _fmt(row.wall_s, 1),
+    ]
+
+
+HEADER = [
+    "stage",
+    "runtime",
+    "params (M)",
+    "GFLOPs/chunk",
+    "action MSE",
+    "success",
+    "p50 ms",
+    "p95 ms",
+    "wall s",
+]
+
+
+def render_policy_plot(report: Report, path: Path) -> Path:
+    """Action-chunk error against p50 latency per action chunk, one point per row."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
+    for row in report.rows:
+        if row.policy and row.latency:
+            ax.scatter(row.latency.p50_ms, row.policy.action_mse, s=60)
+            ax.annotate(
+                f"{row.name} ({row.measured_on.runtime})",
+                (row.latency.p50_ms, row.policy.action_mse),
+                textcoords="offset points",
+                xytext=(6, 4),
+                fontsize=8,
+            )
+    ax.set_xlabel(f"p50 latency per action chunk, ms ({report.environment.get('cpu', '')[:40]})")
+    ax.set_ylabel("action-chunk MSE on held-out demonstrations (lower is better)")
+    ax.set_title(f"{Path(report.model.source).name} → {report.target['name']}")
+    ax.grid(alpha=0.3)
+    ax.margins(x=0.25, y=0.15)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def render_policy_markdown(report: Report) -> str:
+    """A human-readable policy report; every figure comes from ``report``."""
+    env, data = report.environment, report.data
+    lines = [
+        f"# edgecompress report: {Path(report.model.source).name} → {report.target['name']} (policy)",
+        "",
+        f"- created {report.created}, total {report.total_wall_s:.0f} s, command `{report.command}`",
+        f"- target **{report.target['name']}**, backend {report.target['backend']}, "
+        f"recipe `{report.recipe['name']}`",
+        f"- machine: {env.get('cpu')}, {env.get('os')}, Python {env.get('python')}",
+        "- tasks: " + "; ".join(report.model.names),
+    ]
+    if data:
+        lines.append(
+            f"- accuracy: {data.images} held-out frames of {data.instances} episodes in `{data.data_yaml}`"
+        )
+    lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(_cells(row)) + " |" for row in report.rows]
+    base, result = report.row("baseline") or report.row("original"), report.row("result")
+    if base and result and base.latency and result.latency and base is not result:
+        lines += [
+            "",
+            f"Result vs {base.name}: **{base.latency.p50_ms / result.latency.p50_ms:.2f}×** p50 speed-up, "
+            f"FLOPs {result.gflops / base.gflops:.1%} of the {base.name}'s.",
+        ]
+    return "\n".join([*lines, "", f"![action error vs latency]({PLOT_NAME})", ""])
+
+
+def policy_summary_table(report: Report) -> Any:
+    """A compact rich table of the rows, for the terminal."""
+    from rich.table import Table
+
+    table = Table(title=f"{Path(report.model.source).name} → {report.target['name']}", title_justify="left")
+    for column in HEADER:
+        table.add_column(column, justify="left" if column in ("stage", "runtime") else "right")
+    for row in report.rows:
+        table.add_row(*_cells(row))
+    return table

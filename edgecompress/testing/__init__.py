@@ -1,0 +1,1 @@
+"""Tiny seeded models and synthetic data for tests."""
