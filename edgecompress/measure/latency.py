@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -35,7 +35,7 @@ def _summarise(samples: list[float], warmup: int, batch: int) -> Latency:
 
 
 def time_calls(
-    calls: dict[str, Callable[[], object]],
+    calls: Mapping[str, Callable[[], object]],
     warmup: int = 10,
     iterations: int = 100,
     rounds: int = 5,

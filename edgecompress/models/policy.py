@@ -51,7 +51,7 @@ class PolicyModel:
         layers = self.decoder_layers()
         self.network.language.layers = torch.nn.ModuleList(layers[i] for i in keep)
         for position, layer in enumerate(self.network.language.layers):
-            layer.self_attn.layer_idx = position
+            layer.self_attn.layer_idx = position  # type: ignore[union-attr]
         self._reconfigure(
             language_layers=len(keep),
             intermediate_sizes=[config.intermediate_sizes[i] for i in keep],

@@ -101,7 +101,7 @@ class PolicyRuntime:
                 velocity, cache = self.graphs["step_full"]({"noisy": x, "t": t, "context": context})
             else:
                 (velocity,) = self.graphs["step_cached"]({"noisy": x, "t": t, "cache": cache})
-            x = x - dt * velocity
+            x = (x - dt * velocity).astype(np.float32)
         return x * self.action_std + self.action_mean
 
 

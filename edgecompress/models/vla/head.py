@@ -70,7 +70,7 @@ class ActionHead(nn.Module):
         self.position = nn.Parameter(torch.zeros(1, horizon, dim))
         self.time_mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
         self.context_in = nn.Linear(context_dim, dim)
-        self.blocks = nn.ModuleList(DiTBlock(dim, heads) for _ in range(layers))
+        self.blocks: list[DiTBlock] = nn.ModuleList(DiTBlock(dim, heads) for _ in range(layers))  # type: ignore[assignment]
         self.norm_out = nn.LayerNorm(dim, elementwise_affine=False, eps=1e-6)
         self.action_out = nn.Linear(dim, action_dim)
         nn.init.normal_(self.position, std=0.02)

@@ -7,6 +7,8 @@ DiT action head that integrates a flow from noise to an action chunk.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -35,7 +37,7 @@ class VisionEncoder(nn.Module):
         return self.norm(self.blocks(x))
 
 
-def llama_config(config: VLAConfig, intermediate_size: int) -> object:
+def llama_config(config: VLAConfig, intermediate_size: int) -> Any:
     """A ``transformers`` LlamaConfig for one decoder layer of the language module (eager attention)."""
     from transformers import LlamaConfig
 
@@ -100,7 +102,7 @@ class LanguageModule(nn.Module):
 
     @staticmethod
     def _layer_with_attention(
-        layer: nn.Module, hidden: torch.Tensor, mask: torch.Tensor, rotary: tuple
+        layer: Any, hidden: torch.Tensor, mask: torch.Tensor, rotary: tuple
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``LlamaDecoderLayer.forward``, also returning the attention weights (B, heads, T, T)."""
         attended, weights = layer.self_attn(layer.input_layernorm(hidden), rotary, mask)
@@ -126,6 +128,11 @@ class LanguageModule(nn.Module):
 
 class ReferenceVLA(nn.Module):
     """The whole policy: ``forward(images, text_ids, state, noise)`` → action chunk (B, horizon, A)."""
+
+    state_mean: torch.Tensor
+    state_std: torch.Tensor
+    action_mean: torch.Tensor
+    action_std: torch.Tensor
 
     def __init__(self, config: VLAConfig) -> None:
         super().__init__()
