@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,12 +22,17 @@ class Demonstrations:
     episode_ids: np.ndarray
     task_ids: np.ndarray
     instructions: list[str]  # one per task id
+    # a subset remembers the whole recording and its rows there, so chunks come from whole episodes
+    parent: Demonstrations | None = field(default=None, repr=False)
+    rows: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.images)
 
     def subset(self, rows: np.ndarray) -> Demonstrations:
-        """The frames at ``rows`` (episodes stay whole if ``rows`` selects whole episodes)."""
+        """The frames at ``rows``; their action chunks still come from their whole episodes."""
+        root = self.parent if self.parent is not None else self
+        in_root = self.rows[rows] if self.rows is not None else np.asarray(rows)
         return Demonstrations(
             self.images[rows],
             self.states[rows],
@@ -35,6 +40,8 @@ class Demonstrations:
             self.episode_ids[rows],
             self.task_ids[rows],
             self.instructions,
+            root,
+            in_root,
         )
 
     def split(self, val_fraction: float = 0.2) -> tuple[Demonstrations, Demonstrations]:
@@ -48,6 +55,8 @@ class Demonstrations:
 
     def chunks(self, horizon: int) -> np.ndarray:
         """Expert action chunk (N, horizon, a) from every frame, padded with the episode's last action."""
+        if self.parent is not None and self.rows is not None:
+            return self.parent.chunks(horizon)[self.rows]
         index = np.arange(len(self))[:, None] + np.arange(horizon)[None]
         index = np.minimum(index, len(self) - 1)
         same_episode = self.episode_ids[index] == self.episode_ids[:, None]

@@ -115,3 +115,22 @@ def test_bad_demonstrations_give_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="cannot read"):
         load_demonstrations(tmp_path / "broken.npz")
     assert len(load_demonstrations(write_reaching_demos(tmp_path / "ok.npz", episodes=1, steps=2))) == 4
+
+
+def test_chunks_of_a_sampled_subset_come_from_the_whole_episodes() -> None:
+    from edgecompress.models.policy_data import Demonstrations
+
+    arrays = reaching_demos(episodes=3, steps=6)
+    demos = Demonstrations(
+        arrays["images"],
+        arrays["states"],
+        arrays["actions"],
+        arrays["episode_ids"],
+        arrays["task_ids"],
+        list(arrays["instructions"]),
+    )
+    full = demos.chunks(4)
+    train, _ = demos.split()
+    picked = train.sample(7, seed=3)
+    np.testing.assert_array_equal(picked.chunks(4), full[picked.rows])
+    assert picked.rows is not None and len(set(picked.rows)) == 7
