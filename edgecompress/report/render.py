@@ -24,27 +24,21 @@ def _row_line(row: StageRow) -> str:
     )
 
 
-def render_plot(report: Report, path: Path) -> Path:
-    """Accuracy (mAP50-95) against p50 latency for every measured row."""
+def scatter_plot(
+    report: Report, path: Path, points: list[tuple[float, float, str]], xlabel: str, ylabel: str
+) -> Path:
+    """A labelled scatter of (latency, metric, label) points, titled with the model and target."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    for row in report.rows:
-        if row.accuracy and row.latency:
-            ax.scatter(row.latency.p50_ms, row.accuracy.map50_95, s=60)
-            label = f"{row.name} ({row.measured_on.runtime} {row.measured_on.precision})"
-            ax.annotate(
-                label,
-                (row.latency.p50_ms, row.accuracy.map50_95),
-                textcoords="offset points",
-                xytext=(6, 4),
-                fontsize=8,
-            )
-    ax.set_xlabel(f"p50 latency, ms (batch 1, {report.environment.get('cpu', '')[:40]})")
-    ax.set_ylabel("mAP50-95 (full val split)")
+    for x, y, label in points:
+        ax.scatter(x, y, s=60)
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
+    ax.set_xlabel(f"{xlabel} ({report.environment.get('cpu', '')[:40]})")
+    ax.set_ylabel(ylabel)
     ax.set_title(f"{Path(report.model.source).name} → {report.target['name']}")
     ax.grid(alpha=0.3)
     ax.margins(x=0.25, y=0.15)
@@ -52,6 +46,20 @@ def render_plot(report: Report, path: Path) -> Path:
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def render_plot(report: Report, path: Path) -> Path:
+    """Accuracy (mAP50-95) against p50 latency for every measured row."""
+    points = [
+        (
+            row.latency.p50_ms,
+            row.accuracy.map50_95,
+            f"{row.name} ({row.measured_on.runtime} {row.measured_on.precision})",
+        )
+        for row in report.rows
+        if row.accuracy and row.latency
+    ]
+    return scatter_plot(report, path, points, "p50 latency, ms (batch 1)", "mAP50-95 (full val split)")
 
 
 GAMMA_PLOT_NAME = "gamma.png"

@@ -44,31 +44,15 @@ HEADER = [
 
 def render_policy_plot(report: Report, path: Path) -> Path:
     """Action-chunk error against p50 latency per action chunk, one point per row."""
-    import matplotlib
+    from edgecompress.report.render import scatter_plot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    for row in report.rows:
-        if row.policy and row.latency:
-            ax.scatter(row.latency.p50_ms, row.policy.action_mse, s=60)
-            ax.annotate(
-                f"{row.name} ({row.measured_on.runtime})",
-                (row.latency.p50_ms, row.policy.action_mse),
-                textcoords="offset points",
-                xytext=(6, 4),
-                fontsize=8,
-            )
-    ax.set_xlabel(f"p50 latency per action chunk, ms ({report.environment.get('cpu', '')[:40]})")
-    ax.set_ylabel("action-chunk MSE on held-out demonstrations (lower is better)")
-    ax.set_title(f"{Path(report.model.source).name} → {report.target['name']}")
-    ax.grid(alpha=0.3)
-    ax.margins(x=0.25, y=0.15)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    points = [
+        (row.latency.p50_ms, row.policy.action_mse, f"{row.name} ({row.measured_on.runtime})")
+        for row in report.rows
+        if row.policy and row.latency
+    ]
+    ylabel = "action-chunk MSE on held-out demonstrations (lower is better)"
+    return scatter_plot(report, path, points, "p50 latency per action chunk, ms", ylabel)
 
 
 def render_policy_markdown(report: Report) -> str:

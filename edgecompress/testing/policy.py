@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgecompress.models.policy_data import Demonstrations
 from edgecompress.models.vla.config import VLAConfig, vocabulary
 
 INSTRUCTIONS = ["reach the red square", "reach the blue square"]
@@ -48,6 +49,19 @@ def reaching_demos(
     arrays = {k: np.asarray(v) for k, v in rows.items()}
     arrays["instructions"] = np.asarray(INSTRUCTIONS)
     return arrays
+
+
+def reaching_demonstrations(**kwargs: int) -> Demonstrations:
+    """:func:`reaching_demos` as a :class:`Demonstrations` (no file)."""
+    arrays = reaching_demos(**kwargs)
+    return Demonstrations(
+        arrays["images"],
+        arrays["states"],
+        arrays["actions"],
+        arrays["episode_ids"],
+        arrays["task_ids"],
+        [str(text) for text in arrays["instructions"]],
+    )
 
 
 def write_reaching_demos(path: Path, **kwargs: int) -> Path:

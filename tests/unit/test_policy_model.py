@@ -11,7 +11,12 @@ from edgecompress.errors import InputError
 from edgecompress.models.policy import PolicyModel, build_policy, load_policy
 from edgecompress.models.policy_data import load_demonstrations
 from edgecompress.models.vla.config import TokenPruning, tokenize
-from edgecompress.testing.policy import reaching_demos, tiny_vla_config, write_reaching_demos
+from edgecompress.testing.policy import (
+    reaching_demonstrations,
+    reaching_demos,
+    tiny_vla_config,
+    write_reaching_demos,
+)
 
 
 def _accelerated(tmp_path: Path) -> PolicyModel:
@@ -84,17 +89,7 @@ def test_bad_checkpoints_give_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_demonstration_chunks_stay_inside_their_episode() -> None:
-    from edgecompress.models.policy_data import Demonstrations
-
-    arrays = reaching_demos(episodes=2, steps=3)
-    demos = Demonstrations(
-        arrays["images"],
-        arrays["states"],
-        arrays["actions"],
-        arrays["episode_ids"],
-        arrays["task_ids"],
-        list(arrays["instructions"]),
-    )
+    demos = reaching_demonstrations(episodes=2, steps=3)
     chunks = demos.chunks(5)
     np.testing.assert_array_equal(chunks[0], demos.actions[[0, 1, 2, 2, 2]])
     np.testing.assert_array_equal(chunks[4], demos.actions[[4, 5, 5, 5, 5]])
@@ -118,17 +113,7 @@ def test_bad_demonstrations_give_one_clear_error(tmp_path: Path) -> None:
 
 
 def test_chunks_of_a_sampled_subset_come_from_the_whole_episodes() -> None:
-    from edgecompress.models.policy_data import Demonstrations
-
-    arrays = reaching_demos(episodes=3, steps=6)
-    demos = Demonstrations(
-        arrays["images"],
-        arrays["states"],
-        arrays["actions"],
-        arrays["episode_ids"],
-        arrays["task_ids"],
-        list(arrays["instructions"]),
-    )
+    demos = reaching_demonstrations(episodes=3, steps=6)
     full = demos.chunks(4)
     train, _ = demos.split()
     picked = train.sample(7, seed=3)

@@ -18,7 +18,7 @@ from edgecompress.passes.feature_cache import FeatureCacheConfig, FeatureCachePa
 from edgecompress.passes.layer_prune import LayerPruneConfig, LayerPrunePass, layer_importance
 from edgecompress.passes.mlp_prune import MlpPruneConfig, MlpPrunePass
 from edgecompress.passes.token_prune import TokenPruneConfig, TokenPrunePass, token_budget
-from edgecompress.testing.policy import reaching_demos, tiny_vla_config
+from edgecompress.testing.policy import reaching_demonstrations, tiny_vla_config
 
 
 def _policy(**changes: object) -> PolicyModel:
@@ -26,15 +26,7 @@ def _policy(**changes: object) -> PolicyModel:
 
 
 def _demos(episodes: int = 2) -> Demonstrations:
-    arrays = reaching_demos(episodes=episodes, steps=4)
-    return Demonstrations(
-        arrays["images"],
-        arrays["states"],
-        arrays["actions"],
-        arrays["episode_ids"],
-        arrays["task_ids"],
-        list(arrays["instructions"]),
-    )
+    return reaching_demonstrations(episodes=episodes, steps=4)
 
 
 def _context(demos: Demonstrations) -> SimpleNamespace:
