@@ -58,6 +58,8 @@ def _image_stats(
         raw = np.concatenate([raw[:, :4], raw[:, 4:].max(1, keepdims=True)], axis=1)
     det = postprocess(raw, infos, split.names, conf=conf, iou=iou, max_det=300, multi_label=True)[0]
     gt_cls, gt_xyxy = _ground_truth_xyxy(split, image_path, image.shape[:2])
+    if single_cls:  # the ground truth too: every box is class 0, as in Ultralytics' val
+        gt_cls = np.zeros_like(gt_cls)
     if len(gt_cls) and len(det):
         ious = box_iou(torch.from_numpy(gt_xyxy), torch.from_numpy(det.boxes))
         tp = matcher.match_predictions(
