@@ -5,7 +5,6 @@ Everything that can be wrong with the input is checked in :func:`plan` before an
 
 from __future__ import annotations
 
-import platform
 import shutil
 import sys
 import tempfile
@@ -18,14 +17,20 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from edgecompress.artifact import Manifest, atomic_directory, check_output_dir, sha256_file, write_checksums
-from edgecompress.backends import Backend, Runtime, get_backend
+from edgecompress.backends import Backend, Runtime
 from edgecompress.backends.base import AccuracyGuard
-from edgecompress.config import Recipe, TargetProfile, load_calibration_spec, load_recipe, load_target
+from edgecompress.compile_inputs import (
+    accuracy_guard,
+    backend_here,
+    calibration_input,
+    check_accuracy_guard,
+    environment,
+)
+from edgecompress.config import Recipe, TargetProfile, load_recipe, load_target
 from edgecompress.config.calibration import CalibrationSpec
 from edgecompress.config.recipe import apply_overrides, check_family
 from edgecompress.data import DetectionSplit, load_split
-from edgecompress.errors import BackendUnavailable, InputError
-from edgecompress.measure.environment import cpu_model, package_versions
+from edgecompress.errors import InputError
 from edgecompress.models.yolo import YoloDetector, load_detector
 from edgecompress.report import Report
 from edgecompress.report.render import render
@@ -105,7 +110,7 @@ def plan(
             f"target {profile.name} does not offer precision {chosen}",
             f"use one of: {', '.join(profile.precisions)}",
         )
-    backend, deferred = _backend_here(profile, chosen)
+    backend, deferred = backend_here(profile, chosen)
     out_dir = Path(out) if out else Path("runs") / f"{Path(model).stem}-{profile.name}"
     check_output_dir(out_dir, force)
     detector = load_detector(model)
@@ -117,9 +122,9 @@ def plan(
         )
     size = imgsz or the_recipe.measure.imgsz or detector.train_imgsz
     spec, cached = (
-        _calibration(the_recipe.lower.calibration, data, size) if chosen == "int8" else (None, None)
+        calibration_input(the_recipe.lower.calibration, data, size) if chosen == "int8" else (None, None)
     )
-    _check_accuracy_guard(the_recipe, profile, chosen, data)
+    check_accuracy_guard(the_recipe, profile, chosen, data)
     return CompileContext(
         detector,
         profile,
@@ -137,94 +142,6 @@ def plan(
         calibration_set=cached,
         engine_deferred=deferred,
     )
-
-
-def _backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, str | None]:
-    """The backend that lowers and measures here, and why the engine waits for the device (or None).
-
-    A target built on the device (TensorRT) compiles on any machine: the rows are measured on ONNX
-    Runtime CPU and the artifact holds the TensorRT-ready ONNX; `edgecompress lower` builds the engine.
-    """
-    if profile.backend == "tensorrt":
-        from edgecompress.backends.tensorrt_build import build_settings
-
-        build_settings(profile, precision)  # DLA without FP32 etc.: refused now, not on the device
-    backend = get_backend(profile.backend)
-    reason = backend.available()
-    if reason is None:
-        return backend, None
-    if not profile.build_on_device or profile.backend != "tensorrt":
-        raise BackendUnavailable(
-            f"target {profile.name} needs {profile.backend}: {reason}",
-            "install it, or pick another target (`edgecompress targets`)",
-        )
-    cpu = get_backend("onnxruntime")
-    if cpu_reason := cpu.available():
-        raise BackendUnavailable(
-            f"target {profile.name} needs onnxruntime here: {cpu_reason}", "pip install onnxruntime"
-        )
-    if precision == "int8":
-        from edgecompress.backends.tensorrt_onnx import check_qdq_available
-
-        check_qdq_available()
-    return cpu, reason
-
-
-def _calibration(name: str, data: str | Path, imgsz: int) -> tuple[CalibrationSpec, CalibrationSet | None]:
-    """The calibration definition, or a cache (``.npz`` from ``edgecompress calibrate``) and its spec."""
-    from edgecompress.calibration_set import CalibrationSet
-
-    if not name.endswith(".npz"):
-        spec = load_calibration_spec(name)
-        load_split(data, spec.split, require_labels=False)
-        return spec, None
-    cached = CalibrationSet.load(name)
-    size = cached.imgsz
-    if size != imgsz:
-        raise InputError(
-            f"calibration cache {name} holds {size}x{size} inputs; the compile runs at {imgsz}",
-            f"rebuild it with `edgecompress calibrate --imgsz {imgsz}`, or pass --imgsz {size}",
-        )
-    return cached.spec or CalibrationSpec(name=Path(name).stem), cached
-
-
-def _check_accuracy_guard(recipe: Recipe, profile: TargetProfile, precision: str, data: str | Path) -> None:
-    guard = recipe.lower.accuracy_guard
-    if guard.max_drop is None:
-        return
-    if precision != "int8" or profile.backend != "openvino":
-        raise InputError(
-            f"lower.accuracy_guard needs int8 on an OpenVINO target, not {precision} on {profile.name}",
-            "use --target x86-cpu --precision int8, or drop lower.accuracy_guard.max_drop",
-        )
-    if guard.split != "val":
-        load_split(data, guard.split)
-
-
-def _accuracy_guard(ctx: CompileContext) -> AccuracyGuard | None:
-    """The validation the guarded INT8 lowering runs: mAP50-95 on (a seeded subset of) a labelled split."""
-    from edgecompress.calibration_set import select_images
-    from edgecompress.measure.accuracy import map50_95_metric
-
-    settings, measure = ctx.recipe.lower.accuracy_guard, ctx.recipe.measure
-    if settings.max_drop is None:
-        return None
-    split = ctx.val if settings.split == "val" else load_split(ctx.data_yaml, settings.split)
-    count = settings.images or len(split.images)
-    spec = CalibrationSpec(name="accuracy-guard", split=settings.split, count=count, seed=settings.seed)
-    metric = map50_95_metric(split, ctx.imgsz, measure.conf, measure.iou, measure.single_cls)
-    info = {"metric": "mAP50-95", "split": settings.split, "seed": settings.seed}
-    images = select_images(split.images, spec)
-    return AccuracyGuard(settings.max_drop, images, metric, settings.max_reverted, info)
-
-
-def _environment() -> dict[str, Any]:
-    return {
-        "cpu": cpu_model(),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "versions": package_versions(),
-    }
 
 
 def _lower(
@@ -310,7 +227,7 @@ def _lower_result(ctx: CompileContext, final: YoloDetector, build: Path, art: Pa
     status(f"lowering result: {ctx.backend.name} {ctx.precision}")
     started = time.perf_counter()
     onnx = _export(ctx, final, build / "final-onnx")
-    guard = _accuracy_guard(ctx) if ctx.precision == "int8" else None
+    guard = accuracy_guard(ctx) if ctx.precision == "int8" else None
     if ctx.engine_deferred:
         lowered, runtime = _prepare_tensorrt_onnx(ctx, onnx, art, calib.inputs if calib else None)
     else:
@@ -387,7 +304,7 @@ def _report(ctx: CompileContext, rows: list, data_info: Any, calib: Any, files: 
         target=ctx.target.model_dump(),
         recipe=ctx.recipe.model_dump(),
         precision=ctx.precision,
-        environment=_environment(),
+        environment=environment(),
         data=data_info,
         calibration=calibration,
         rows=rows,

@@ -226,7 +226,7 @@ def _torch_predict(policy: PolicyModel, threads: int | None) -> Any:
 
 
 def _report(ctx: PolicyContext, rows: list, files: dict[str, str], wall: float) -> Report:
-    from edgecompress.compiler import _environment
+    from edgecompress.compile_inputs import environment
 
     source = ctx.policy.checkpoint
     return Report(
@@ -243,7 +243,7 @@ def _report(ctx: PolicyContext, rows: list, files: dict[str, str], wall: float) 
         target=ctx.target.model_dump(),
         recipe=ctx.recipe.model_dump(),
         precision=ctx.precision,
-        environment=_environment(),
+        environment=environment(),
         data=DataInfo(
             data_yaml=str(ctx.data),
             split="val",

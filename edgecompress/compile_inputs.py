@@ -1,0 +1,109 @@
+"""Input checks of a detector compile: the backend that runs here, calibration, accuracy guard, machine."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from edgecompress.backends import Backend, get_backend
+from edgecompress.backends.base import AccuracyGuard
+from edgecompress.config import Recipe, TargetProfile, load_calibration_spec
+from edgecompress.config.calibration import CalibrationSpec
+from edgecompress.data import load_split
+from edgecompress.errors import BackendUnavailable, InputError
+from edgecompress.measure.environment import cpu_model, package_versions
+
+if TYPE_CHECKING:
+    from edgecompress.calibration_set import CalibrationSet
+    from edgecompress.compiler import CompileContext
+
+
+def backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, str | None]:
+    """The backend that lowers and measures here, and why the engine waits for the device (or None).
+
+    A target built on the device (TensorRT) compiles on any machine: the rows are measured on ONNX
+    Runtime CPU and the artifact holds the TensorRT-ready ONNX; `edgecompress lower` builds the engine.
+    """
+    if profile.backend == "tensorrt":
+        from edgecompress.backends.tensorrt_build import build_settings
+
+        build_settings(profile, precision)  # DLA without FP32 etc.: refused now, not on the device
+    backend = get_backend(profile.backend)
+    reason = backend.available()
+    if reason is None:
+        return backend, None
+    if not profile.build_on_device or profile.backend != "tensorrt":
+        raise BackendUnavailable(
+            f"target {profile.name} needs {profile.backend}: {reason}",
+            "install it, or pick another target (`edgecompress targets`)",
+        )
+    cpu = get_backend("onnxruntime")
+    if cpu_reason := cpu.available():
+        raise BackendUnavailable(
+            f"target {profile.name} needs onnxruntime here: {cpu_reason}", "pip install onnxruntime"
+        )
+    if precision == "int8":
+        from edgecompress.backends.tensorrt_onnx import check_qdq_available
+
+        check_qdq_available()
+    return cpu, reason
+
+
+def calibration_input(
+    name: str, data: str | Path, imgsz: int
+) -> tuple[CalibrationSpec, CalibrationSet | None]:
+    """The calibration definition, or a cache (``.npz`` from ``edgecompress calibrate``) and its spec."""
+    from edgecompress.calibration_set import CalibrationSet
+
+    if not name.endswith(".npz"):
+        spec = load_calibration_spec(name)
+        load_split(data, spec.split, require_labels=False)
+        return spec, None
+    cached = CalibrationSet.load(name)
+    size = cached.imgsz
+    if size != imgsz:
+        raise InputError(
+            f"calibration cache {name} holds {size}x{size} inputs; the compile runs at {imgsz}",
+            f"rebuild it with `edgecompress calibrate --imgsz {imgsz}`, or pass --imgsz {size}",
+        )
+    return cached.spec or CalibrationSpec(name=Path(name).stem), cached
+
+
+def check_accuracy_guard(recipe: Recipe, profile: TargetProfile, precision: str, data: str | Path) -> None:
+    guard = recipe.lower.accuracy_guard
+    if guard.max_drop is None:
+        return
+    if precision != "int8" or profile.backend != "openvino":
+        raise InputError(
+            f"lower.accuracy_guard needs int8 on an OpenVINO target, not {precision} on {profile.name}",
+            "use --target x86-cpu --precision int8, or drop lower.accuracy_guard.max_drop",
+        )
+    if guard.split != "val":
+        load_split(data, guard.split)
+
+
+def accuracy_guard(ctx: CompileContext) -> AccuracyGuard | None:
+    """The validation the guarded INT8 lowering runs: mAP50-95 on (a seeded subset of) a labelled split."""
+    from edgecompress.calibration_set import select_images
+    from edgecompress.measure.accuracy import map50_95_metric
+
+    settings, measure = ctx.recipe.lower.accuracy_guard, ctx.recipe.measure
+    if settings.max_drop is None:
+        return None
+    split = ctx.val if settings.split == "val" else load_split(ctx.data_yaml, settings.split)
+    count = settings.images or len(split.images)
+    spec = CalibrationSpec(name="accuracy-guard", split=settings.split, count=count, seed=settings.seed)
+    metric = map50_95_metric(split, ctx.imgsz, measure.conf, measure.iou, measure.single_cls)
+    info = {"metric": "mAP50-95", "split": settings.split, "seed": settings.seed}
+    images = select_images(split.images, spec)
+    return AccuracyGuard(settings.max_drop, images, metric, settings.max_reverted, info)
+
+
+def environment() -> dict[str, Any]:
+    return {
+        "cpu": cpu_model(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": package_versions(),
+    }
