@@ -60,7 +60,7 @@ def guard_concat_quantizers(model: Any) -> int:
     """Put ``Max(x, fp16 lowest)``, an identity on these activations, between each Concat and the
     QuantizeLinear it feeds; return how many. In place on an ``onnx.ModelProto``.
 
-    Why: OpenVINO's CPU low-precision transformations (2025.4 and 2026.4 alike, no AMX) compute a Conv
+    Why: OpenVINO's CPU low-precision transformations (2026.4 here) compute a Conv
     wrongly when its input is a Concat of signed-INT8 Q/DQ activations (ModelOpt's/TensorRT's
     Concat -> Q/DQ -> Conv, which OpenVINO turns into per-branch quantizers and a u8 Concat): the
     branches reach the Conv as their real values cast to u8 instead of their INT8 codes, and the demo

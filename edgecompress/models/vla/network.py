@@ -88,26 +88,27 @@ class LanguageModule(nn.Module):
         batch, length, _ = hidden.shape
         positions = torch.arange(length, device=hidden.device).expand(batch, length)
         pruning = self.config.token_pruning
+        attention: list[torch.Tensor] = []  # the scoring layer's weights (B, heads, T, T), eager attention
+
+        def keep_weights(_module: nn.Module, _args: tuple, output: tuple) -> None:
+            attention.append(output[1])
+
         for index, layer in enumerate(self.layers):
             mask = causal_mask(hidden.shape[1], hidden.device)
             rotary = self.rotary(hidden, positions)
-            if pruning and index + 1 == pruning.after_layer:
-                hidden, weights = self._layer_with_attention(layer, hidden, mask, rotary)
-                hidden, positions = self._prune_visual(hidden, positions, weights, text_ids)
-            else:
+            scoring = pruning is not None and index + 1 == pruning.after_layer
+            attn: Any = layer.self_attn
+            handle = attn.register_forward_hook(keep_weights) if scoring else None
+            try:
                 hidden = layer(
                     hidden, attention_mask=mask, position_ids=positions, position_embeddings=rotary
                 )
+            finally:
+                if handle is not None:
+                    handle.remove()
+            if scoring:
+                hidden, positions = self._prune_visual(hidden, positions, attention[0], text_ids)
         return self.norm(hidden)
-
-    @staticmethod
-    def _layer_with_attention(
-        layer: Any, hidden: torch.Tensor, mask: torch.Tensor, rotary: tuple
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``LlamaDecoderLayer.forward``, also returning the attention weights (B, heads, T, T)."""
-        attended, weights = layer.self_attn(layer.input_layernorm(hidden), rotary, mask)
-        hidden = hidden + attended
-        return hidden + layer.mlp(layer.post_attention_layernorm(hidden)), weights
 
     def _prune_visual(
         self, hidden: torch.Tensor, positions: torch.Tensor, weights: torch.Tensor, text_ids: torch.Tensor
