@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -122,9 +123,10 @@ class OpenVINOBackend(Backend):
             config["INFERENCE_NUM_THREADS"] = profile.threads
         if precision == "fp32" and profile.device.upper().startswith("CPU"):
             config["INFERENCE_PRECISION_HINT"] = "f32"
-        if model_file.suffix == ".onnx":  # e.g. a TensorRT-ready Q/DQ ONNX scored on this CPU
-            from edgecompress.backends.tensorrt_onnx import openvino_ready_onnx
+        with tempfile.TemporaryDirectory(prefix="ec-ov-qdq-") as folder:
+            if model_file.suffix == ".onnx":  # e.g. a TensorRT-ready Q/DQ ONNX scored on this CPU
+                from edgecompress.backends.tensorrt_onnx import openvino_ready_onnx
 
-            model_file = openvino_ready_onnx(model_file)
-        compiled = ov.Core().compile_model(str(model_file), profile.device, config)
+                model_file = openvino_ready_onnx(model_file, Path(folder))
+            compiled = ov.Core().compile_model(str(model_file), profile.device, config)
         return OpenVINORuntime(compiled, precision, profile.device)

@@ -93,16 +93,14 @@ def guard_concat_quantizers(model: Any) -> int:
     return guards
 
 
-def openvino_ready_onnx(onnx_path: Path) -> Path:
-    """``onnx_path``, or a guarded copy of it in a temp folder if OpenVINO would misread its Concat Q/DQ."""
-    import tempfile
-
+def openvino_ready_onnx(onnx_path: Path, folder: Path) -> Path:
+    """``onnx_path``, or a guarded copy of it in ``folder`` if OpenVINO would misread its Concat Q/DQ."""
     import onnx
 
     model = onnx.load(str(onnx_path))
     if not guard_concat_quantizers(model):
         return onnx_path
-    guarded = Path(tempfile.mkdtemp(prefix="ec-ov-qdq-")) / onnx_path.name
+    guarded = folder / onnx_path.name
     onnx.save(model, str(guarded))
     return guarded
 

@@ -181,8 +181,15 @@ def pruning_plan(model: nn.Module, config: BNPruneConfig, imgsz: int) -> dict[st
     for param in model.parameters():
         param.requires_grad_(True)
     names = {id(module): name for name, module in model.named_modules()}
-    config = config.model_copy(update={"target": "channels", "ratio": _channel_ratio(model, config)})
-    pruner = _pruner(model, config, config.ratio, torch.zeros(1, 3, imgsz, imgsz))
+    example = torch.zeros(1, 3, imgsz, imgsz)
+    ratio = _channel_ratio(model, config)
+    if config.target != "channels":  # the same channel ratio the prune itself will bisect to
+        import torch_pruning as tp
+
+        macs, params = tp.utils.count_ops_and_params(model, example)
+        ratio, _ = _ratio_for_target(model, config, example, (params, macs))
+    config = config.model_copy(update={"target": "channels", "ratio": ratio})
+    pruner = _pruner(model, config, config.ratio, example)
     plan: dict[str, set[int]] = {}
     for group in pruner.step(interactive=True):
         for dep, idxs in group:

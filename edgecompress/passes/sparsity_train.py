@@ -30,8 +30,9 @@ class SparsityConfig(PassConfig):
         None,
         gt=0,
         lt=1,
-        description="penalise only the channels that bn_prune at this channel ratio would remove "
-        "(criterion, round_to and max_layer_ratio from the recipe's bn_prune stage)",
+        description="penalise only the channels that bn_prune at this ratio would remove (a fraction "
+        "of its target: channels, params or FLOPs; criterion, round_to and max_layer_ratio from the "
+        "recipe's bn_prune stage)",
     )
     threshold: float = Field(0.05, gt=0, description="report the fraction of |γ| below this")
     epochs: int = Field(10, ge=1)

@@ -96,7 +96,7 @@ def _ov_map(onnx: Path, tiny_digits: Path) -> float:
     return evaluate(runtime, load_split(tiny_digits, "val"), 160, label="openvino").map50_95
 
 
-def test_qdq_onnx_keeps_modelopt_graph_and_openvino_gets_a_guarded_copy(int8_split):
+def test_qdq_onnx_keeps_modelopt_graph_and_openvino_gets_a_guarded_copy(int8_split, tmp_path):
     import onnx
 
     from edgecompress.backends.tensorrt_onnx import openvino_ready_onnx
@@ -117,12 +117,13 @@ def test_qdq_onnx_keeps_modelopt_graph_and_openvino_gets_a_guarded_copy(int8_spl
         if n.op_type == "QuantizeLinear" and producer.get(n.input[0], n).op_type == "Concat"
     ]
     assert concat_quantizers
-    guarded = onnx.load(str(openvino_ready_onnx(shipped))).graph
+    guarded = onnx.load(str(openvino_ready_onnx(shipped, tmp_path))).graph
     made = {o: n for n in guarded.node for o in n.output}
     guards = [n for n in guarded.node if n.name.endswith("_ec_guard")]
     assert len(guards) == len(concat_quantizers)
     assert all(n.op_type == "Max" and made[n.input[0]].op_type == "Concat" for n in guards)
-    assert openvino_ready_onnx(int8_split / "model.onnx") == int8_split / "model.onnx"  # no Q/DQ: as is
+    plain = int8_split / "model.onnx"
+    assert openvino_ready_onnx(plain, tmp_path) == plain  # no Q/DQ: as is
 
 
 def test_qdq_onnx_under_openvino_scores_near_fp32(int8_split, tiny_digits):
@@ -178,3 +179,16 @@ def test_load_refuses_an_engine_built_for_other_versions(fp16_split, tmp_path, m
     monkeypatch.setattr(tensorrt_build, "installed_versions", lambda: {**recorded, "tensorrt": "10.7.0"})
     with pytest.raises(InputError, match=r"tensorrt 10\.3\.0 \(engine\) vs 10\.7\.0 \(here\).*rebuild"):
         edgecompress.load(art)
+
+
+def test_openvino_load_of_qdq_onnx_leaves_no_temp_folder(int8_split, tmp_path, monkeypatch):
+    import tempfile
+
+    from edgecompress.backends import get_backend
+    from edgecompress.config import load_target
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    qdq = int8_split / "tensorrt" / "model.onnx"
+    runtime = get_backend("openvino").load(qdq, load_target("x86-cpu"), "int8")
+    assert runtime is not None
+    assert not list(tmp_path.glob("ec-ov-qdq-*"))  # the guarded copy is gone once OpenVINO compiled it

@@ -111,6 +111,22 @@ def test_plan_names_exactly_the_channels_pruning_removes():
         assert torch.allclose(pruned(x)[0], model(x)[0], atol=1e-3)
 
 
+def test_plan_for_a_flops_target_is_the_prune_it_will_make():
+    """With ``target: flops`` the plan bisects the channel ratio as the prune does, not ratio-as-channels."""
+    from edgecompress.models.yolo_modules import make_prunable
+    from edgecompress.passes.bn_prune import pruning_plan
+
+    model = _model("yolov8n.yaml")
+    make_prunable(model)
+    config = BNPruneConfig(ratio=0.6, target="flops", criterion="uniform", round_to=1)
+    plan = pruning_plan(model, config, IMGSZ)
+    pruned, details = prune_by_bn_scale(model, config, IMGSZ)
+    before, after = dict(model.named_modules()), dict(pruned.named_modules())
+    assert details["channel_ratio"] < 0.5  # 60 % of FLOPs goes with well under 60 % of the channels
+    for name, channels in plan.items():
+        assert after[name].num_features == before[name].num_features - len(channels), name
+
+
 def test_sparsity_mask_covers_the_planned_channels_only():
     from edgecompress.models.yolo_modules import make_prunable
     from edgecompress.models.yolo_training import bn_scales, pruning_mask
