@@ -64,9 +64,36 @@ def distillation_class(cls: type[DistillationModel], tau: float) -> Iterator[Non
         CWDDistillationModel.tau = previous_tau
 
 
+class DistillationTrainer(CompressedModelTrainer):
+    """Trains with Ultralytics' ``distill_model`` setting, the feature loss being CWD at ``tau``.
+
+    The swap is made inside ``_do_train``, which every process runs: under multi-GPU DDP Ultralytics
+    pickles the trainer class with cloudpickle and trains in fresh interpreters, where a swap made
+    by the launching process would be missing. Configure by subclassing (``configured``).
+    """
+
+    tau: ClassVar[float] = 4.0
+
+    def _do_train(self) -> None:
+        with distillation_class(CWDDistillationModel, type(self).tau):
+            super()._do_train()
+
+
+def configured(trainer: type[CompressedModelTrainer], **settings: Any) -> type[CompressedModelTrainer]:
+    """A subclass of ``trainer`` carrying ``settings`` as class attributes.
+
+    Ultralytics' DDP launcher pickles the trainer class with cloudpickle; a class made here is not
+    importable by name, so it is pickled by value, settings included, into every DDP worker.
+    """
+    return type(f"Configured{trainer.__name__}", (trainer,), settings)
+
+
 def student_of(model: Any) -> Any:
-    """The detection model inside a distillation wrapper (or the model itself)."""
-    return getattr(model, "student_model", model)
+    """The detection model inside DDP/compile and distillation wrappers (or the model itself)."""
+    from ultralytics.utils.torch_utils import unwrap_model
+
+    model = unwrap_model(model)
+    return unwrap_model(getattr(model, "student_model", model))
 
 
 def bn_scales(model: torch.nn.Module, skip: set[int]) -> list[torch.nn.BatchNorm2d]:

@@ -120,12 +120,7 @@ class DistillPass(Pass):
         """Train ``model`` on the compile's data and return the best checkpoint's model."""
         from ultralytics.nn.tasks import load_checkpoint
 
-        from edgecompress.models.yolo_training import (
-            CompressedModelTrainer,
-            CWDDistillationModel,
-            distillation_class,
-            student_of,
-        )
+        from edgecompress.models.yolo_training import DistillationTrainer, configured, student_of
 
         config = self.config
         assert isinstance(config, DistillConfig)
@@ -137,8 +132,8 @@ class DistillPass(Pass):
         if config.method == "cwd":
             teacher = config.teacher or ctx.teacher_checkpoint
             overrides.update({"distill_model": str(Path(teacher).resolve()), "dis": config.weight})
-        with distillation_class(CWDDistillationModel, config.tau):
-            trainer = train_or_resume(CompressedModelTrainer, overrides, work, ctx.resume)
+        trainer_cls = configured(DistillationTrainer, tau=config.tau)
+        trainer = train_or_resume(trainer_cls, overrides, work, ctx.resume)
         best = Path(trainer.best if Path(trainer.best).exists() else trainer.last)
         trained, _ = load_checkpoint(str(best))
         from ultralytics.utils.torch_utils import unwrap_model

@@ -86,7 +86,7 @@ class SparsityTrainPass(Pass):
         """Train ``model`` with the sparsity penalty; return the last checkpoint's model."""
         from ultralytics.nn.tasks import load_checkpoint
 
-        from edgecompress.models.yolo_training import SparsityTrainer, student_of
+        from edgecompress.models.yolo_training import SparsityTrainer, configured, student_of
         from edgecompress.passes.distill import resolved_data_yaml, train_or_resume, train_overrides
 
         config = self.config
@@ -102,10 +102,8 @@ class SparsityTrainPass(Pass):
         overrides = train_overrides(
             config, student.checkpoint, resolved_data_yaml(ctx.data_yaml, work), work, ctx.imgsz
         )
-        trainer_cls = type(
-            "ConfiguredSparsityTrainer",
-            (SparsityTrainer,),
-            {"penalty": {"lam": config.lam, "schedule": config.schedule, "prune": prune}},
+        trainer_cls = configured(
+            SparsityTrainer, penalty={"lam": config.lam, "schedule": config.schedule, "prune": prune}
         )
         trainer = train_or_resume(trainer_cls, overrides, work, ctx.resume)
         last = Path(trainer.last)

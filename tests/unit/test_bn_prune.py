@@ -30,7 +30,7 @@ def _prunable_channels(model) -> int:
     )
 
 
-@pytest.mark.parametrize("cfg", ["yolov8n.yaml", "yolov8s.yaml", "yolo11n.yaml"])
+@pytest.mark.parametrize("cfg", ["yolov8n.yaml", "yolov8s.yaml", "yolo11n.yaml", "yolo11s.yaml"])
 @pytest.mark.parametrize("criterion", ["global", "uniform"])
 def test_channels_fall_by_ratio_in_multiples_of_round_to(cfg, criterion):
     model = _model(cfg)
