@@ -34,6 +34,9 @@ class SparsityConfig(PassConfig):
         "of its target: channels, params or FLOPs; criterion, round_to and max_layer_ratio from the "
         "recipe's bn_prune stage)",
     )
+    mask: bool = Field(
+        False, description="penalise only the channels the recipe's bn_prune stage will remove, at its ratio"
+    )
     threshold: float = Field(0.05, gt=0, description="report the fraction of |γ| below this")
     epochs: int = Field(10, ge=1)
     batch: int = Field(16, ge=1)
@@ -62,18 +65,23 @@ def gamma_summary(model: Any, threshold: float) -> dict[str, Any]:
     }
 
 
-def mask_pruning_settings(ctx: CompileContext, mask_ratio: float | None) -> dict[str, Any] | None:
-    """The bn_prune settings whose plan the mask follows: the recipe's bn_prune stage at ``mask_ratio``."""
-    if mask_ratio is None:
+def mask_pruning_settings(config: SparsityConfig, stages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The bn_prune settings whose plan the mask follows: the recipe's bn_prune stage at the mask's ratio.
+
+    ``mask_ratio`` sets that ratio; ``mask: true`` without it takes the bn_prune stage's own ratio,
+    so ``--set stages.1.ratio=...`` moves the mask with the prune.
+    """
+    if config.mask_ratio is None and not config.mask:
         return None
     from edgecompress.passes.bn_prune import BNPruneConfig
 
-    stage = next((dict(s) for s in ctx.recipe.stages if s.get("pass") == "bn_prune"), {})
-    keep = {"criterion", "round_to", "max_layer_ratio"}
+    stage = next((dict(s) for s in stages if s.get("pass") == "bn_prune"), {})
+    keep = {"criterion", "target", "round_to", "max_layer_ratio"}
     settings = {k: v for k, v in stage.items() if k in keep}
     if settings.get("criterion") == "threshold":
         settings["criterion"] = "global"  # the mask needs a ratio; a threshold has none before training
-    return BNPruneConfig(**settings, ratio=mask_ratio).model_dump()
+    ratio = config.mask_ratio if config.mask_ratio is not None else stage.get("ratio", BNPruneConfig().ratio)
+    return BNPruneConfig(**settings, ratio=ratio).model_dump()
 
 
 class SparsityTrainPass(Pass):
@@ -91,7 +99,7 @@ class SparsityTrainPass(Pass):
 
         config = self.config
         assert isinstance(config, SparsityConfig)
-        prune = mask_pruning_settings(ctx, config.mask_ratio)
+        prune = mask_pruning_settings(config, list(ctx.recipe.stages))
         if prune:
             from edgecompress.models.yolo_modules import make_prunable
 

@@ -45,3 +45,22 @@ def test_a_missing_distillation_teacher_fails_when_the_recipe_loads(tmp_path):
     (tmp_path / "t.pt").write_bytes(b"x")
     path.write_text(f"stages:\n  - {{pass: distill, teacher: {tmp_path / 't.pt'}}}\n")
     assert load_recipe(path).stages[0]["teacher"] == str(tmp_path / "t.pt")
+
+
+def test_sparsity_mask_follows_the_prune_stage_unless_given_its_own_ratio():
+    from edgecompress.passes.sparsity_train import mask_pruning_settings
+
+    stages = [
+        {"pass": "sparsity_train", "mask": True},
+        {"pass": "bn_prune", "ratio": 0.6, "criterion": "uniform", "target": "flops", "round_to": 4},
+    ]
+    follows = mask_pruning_settings(SparsityConfig(mask=True), stages)
+    assert follows is not None
+    assert (follows["ratio"], follows["criterion"], follows["target"], follows["round_to"]) == (
+        0.6,
+        "uniform",
+        "flops",
+        4,
+    )
+    assert mask_pruning_settings(SparsityConfig(mask_ratio=0.3), stages)["ratio"] == 0.3
+    assert mask_pruning_settings(SparsityConfig(), stages) is None  # plain L1 on every γ
