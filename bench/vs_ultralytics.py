@@ -40,17 +40,22 @@ def ultralytics_exports(
     checkpoint: Path, data: Path, imgsz: int, work: Path
 ) -> dict[str, tuple[Path, float]]:
     """Ultralytics' ``export(format='openvino')`` and the same with ``quantize=8, data=...``; wall times."""
+    return {
+        label: ultralytics_export(checkpoint, imgsz, work / f"ul-{label}", **extra)
+        for label, extra in (("fp32", {}), ("int8", {"quantize": 8, "data": str(data)}))
+    }
+
+
+def ultralytics_export(checkpoint: Path, imgsz: int, folder: Path, **extra: object) -> tuple[Path, float]:
+    """Ultralytics' OpenVINO export of a copy of ``checkpoint`` in ``folder``: the IR and wall time."""
     from ultralytics import YOLO
 
-    out = {}
-    for label, extra in (("fp32", {}), ("int8", {"quantize": 8, "data": str(data)})):
-        copy = work / f"ul-{label}" / checkpoint.name
-        copy.parent.mkdir(parents=True)
-        shutil.copyfile(checkpoint, copy)
-        start = time.perf_counter()
-        folder = YOLO(str(copy)).export(format="openvino", imgsz=imgsz, batch=1, device="cpu", **extra)
-        out[label] = (next(Path(folder).glob("*.xml")), time.perf_counter() - start)
-    return out
+    copy = folder / checkpoint.name
+    copy.parent.mkdir(parents=True)
+    shutil.copyfile(checkpoint, copy)
+    start = time.perf_counter()
+    exported = YOLO(str(copy)).export(format="openvino", imgsz=imgsz, batch=1, device="cpu", **extra)
+    return next(Path(exported).glob("*.xml")), time.perf_counter() - start
 
 
 def edgecompress_artifacts(checkpoint: Path, data: Path, work: Path, single_cls: bool) -> dict[str, tuple]:
