@@ -231,7 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--target", default="x86-cpu", help="target name (`edgecompress targets`) or YAML path")
     c.add_argument("--recipe", default="default", help="recipe name (`edgecompress recipes`) or YAML path")
     c.add_argument(
-        "--precision", choices=["fp32", "fp16", "int8"], help="default: the recipe's, else the target's"
+        "--precision",
+        choices=["fp32", "bf16", "fp16", "int8"],
+        help="default: the recipe's, else the target's",
     )
     c.add_argument("--out", help="artifact folder (default runs/<model>-<target>)")
     c.add_argument("--imgsz", type=int, help="input size (default: the model's training size)")

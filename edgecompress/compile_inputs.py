@@ -12,7 +12,7 @@ from edgecompress.config import Recipe, TargetProfile, load_calibration_spec
 from edgecompress.config.calibration import CalibrationSpec
 from edgecompress.data import load_split
 from edgecompress.errors import BackendUnavailable, InputError
-from edgecompress.measure.environment import cpu_model, package_versions
+from edgecompress.measure.environment import cpu_model, isa_flags, package_versions
 
 if TYPE_CHECKING:
     from edgecompress.calibration_set import CalibrationSet
@@ -32,6 +32,7 @@ def backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, str |
     backend = get_backend(profile.backend)
     reason = backend.available()
     if reason is None:
+        check_precision_here(profile, precision)
         return backend, None
     if not profile.build_on_device or profile.backend != "tensorrt":
         raise BackendUnavailable(
@@ -48,6 +49,18 @@ def backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, str |
 
         check_qdq_available()
     return cpu, reason
+
+
+def check_precision_here(profile: TargetProfile, precision: str) -> None:
+    """Refuse bf16 on a CPU that cannot run it (OpenVINO would silently run f32 and the row would lie)."""
+    from edgecompress.measure.environment import cpu_has_bf16, isa_flags
+
+    if precision == "bf16" and profile.device.upper().startswith("CPU") and not cpu_has_bf16():
+        raise InputError(
+            "precision bf16 needs a CPU with AVX512_BF16 or AMX; this one has "
+            + (", ".join(isa_flags()) or "neither"),
+            "use --precision fp32 or int8 here, or compile on the CPU the model will run on",
+        )
 
 
 def calibration_input(
@@ -103,6 +116,7 @@ def accuracy_guard(ctx: CompileContext) -> AccuracyGuard | None:
 def environment() -> dict[str, Any]:
     return {
         "cpu": cpu_model(),
+        "isa": isa_flags(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "versions": package_versions(),

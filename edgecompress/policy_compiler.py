@@ -162,7 +162,7 @@ def _lowered(ctx: PolicyContext, policy: PolicyModel, folder: Path) -> Path:
 
 
 def _rows(ctx: PolicyContext, measured: list[_Measured]) -> list[Any]:
-    from edgecompress.measure.environment import cpu_model
+    from edgecompress.measure.environment import cpu_model, isa_flags
     from edgecompress.measure.latency import time_calls
     from edgecompress.report.schema import MeasuredOn, PolicyAccuracyRow, StageRow
     from edgecompress.stage_rows import latency_row
@@ -194,8 +194,10 @@ def _rows(ctx: PolicyContext, measured: list[_Measured]) -> list[Any]:
                     runtime=runtime,
                     runtime_version=getattr(m.predict, "version", _torch_version()),
                     precision="fp32",
+                    executed_precision="f32",  # the policy graphs are always compiled with f32 forced
                     device=ctx.target.device if runtime != "torch" else "CPU",
                     cpu=cpu_model(),
+                    isa=isa_flags(),
                     threads=ctx.target.threads,
                     batch=1,
                     imgsz=config.image_size,

@@ -9,7 +9,7 @@ import numpy as np
 
 from edgecompress.backends.base import Runtime
 from edgecompress.measure.accuracy import evaluate
-from edgecompress.measure.environment import cpu_model
+from edgecompress.measure.environment import cpu_model, isa_flags
 from edgecompress.measure.latency import measure_latency
 from edgecompress.report.schema import AccuracyRow, DataInfo, LatencyRow, MeasuredOn, StageRow
 from edgecompress.runtime.preprocess import preprocess, read_image
@@ -79,8 +79,10 @@ def measure_rows(
             runtime=m.runtime.name,
             runtime_version=m.runtime.version,
             precision=m.runtime.precision,
+            executed_precision=m.runtime.executed_precision,
             device=getattr(m.runtime, "device", "CPU"),
             cpu=cpu_model(),
+            isa=isa_flags(),
             threads=ctx.target.threads,
             batch=lat.batch,
             imgsz=ctx.imgsz,

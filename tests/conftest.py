@@ -124,7 +124,7 @@ def _quick_target(folder: Path, backend: str, precisions: str, default: str) -> 
 @pytest.fixture(scope="session")
 def quick_ov_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A user-supplied OpenVINO profile (INT8 default) with a short latency run."""
-    return _quick_target(tmp_path_factory.mktemp("targets"), "openvino", "fp32, fp16, int8", "int8")
+    return _quick_target(tmp_path_factory.mktemp("targets"), "openvino", "fp32, bf16, fp16, int8", "int8")
 
 
 @pytest.fixture(scope="session")

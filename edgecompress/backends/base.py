@@ -19,6 +19,9 @@ class Runtime(ABC):
 
     name: ClassVar[str]
     precision: str = "fp32"
+    # the float precision the runtime reports it runs (OpenVINO: read back from the compiled model,
+    # which on BF16 CPUs is bf16 unless f32 is asked for); None where the runtime cannot say
+    executed_precision: str | None = None
 
     @abstractmethod
     def __call__(self, batch: np.ndarray) -> np.ndarray:

@@ -21,6 +21,7 @@ class OnnxRuntimeRuntime(Runtime):
         self._session = session
         self._input = session.get_inputs()[0].name
         self.precision = precision
+        self.executed_precision = "f32"  # the CPU kernels run float ops in fp32
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self._session.run(None, {self._input: batch})[0]

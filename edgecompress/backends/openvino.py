@@ -29,6 +29,28 @@ def decode_scope_names(ov_model: Any) -> list[str]:
     return [n for n in names if n.startswith(head) and not _HEAD_CONV_BRANCH.match(n[len(head) :])]
 
 
+def executed_precision(compiled: Any) -> str | None:
+    """The float precision a compiled model runs its non-quantized ops in (``f32``, ``bf16``, ``f16``)."""
+    try:
+        return compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+    except Exception:  # a device plugin without the property
+        return None
+
+
+def load_config(profile: TargetProfile, precision: str) -> dict[str, Any]:
+    """OpenVINO compile settings for ``precision``.
+
+    ``fp32`` is forced to f32 (on BF16 CPUs OpenVINO would otherwise run it in bfloat16), ``bf16``
+    asks for bfloat16; ``fp16`` and ``int8`` leave the float parts to the plugin's fastest type.
+    """
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+    if profile.threads:
+        config["INFERENCE_NUM_THREADS"] = profile.threads
+    if profile.device.upper().startswith("CPU") and precision in ("fp32", "bf16"):
+        config["INFERENCE_PRECISION_HINT"] = {"fp32": "f32", "bf16": "bf16"}[precision]
+    return config
+
+
 class OpenVINORuntime(Runtime):
     """A compiled OpenVINO model."""
 
@@ -38,6 +60,7 @@ class OpenVINORuntime(Runtime):
         self._request = compiled.create_infer_request()
         self.precision = precision
         self.device = device
+        self.executed_precision = executed_precision(compiled)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         result = self._request.infer({0: batch})
@@ -118,11 +141,7 @@ class OpenVINOBackend(Backend):
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
         import openvino as ov
 
-        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-        if profile.threads:
-            config["INFERENCE_NUM_THREADS"] = profile.threads
-        if precision == "fp32" and profile.device.upper().startswith("CPU"):
-            config["INFERENCE_PRECISION_HINT"] = "f32"
+        config = load_config(profile, precision)
         with tempfile.TemporaryDirectory(prefix="ec-ov-qdq-") as folder:
             if model_file.suffix == ".onnx":  # e.g. a TensorRT-ready Q/DQ ONNX scored on this CPU
                 from edgecompress.backends.tensorrt_onnx import openvino_ready_onnx

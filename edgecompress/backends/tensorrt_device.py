@@ -143,7 +143,7 @@ def _engine_row(
     import numpy as np
 
     from edgecompress.measure.accuracy import evaluate
-    from edgecompress.measure.environment import cpu_model
+    from edgecompress.measure.environment import cpu_model, isa_flags
     from edgecompress.measure.latency import measure_latency
     from edgecompress.report.schema import AccuracyRow, MeasuredOn, StageRow
     from edgecompress.runtime.preprocess import preprocess, read_image
@@ -174,6 +174,7 @@ def _engine_row(
             precision=manifest.precision,
             device=details["built_with"].get("gpu", "cuda"),
             cpu=cpu_model(),
+            isa=isa_flags(),
             threads=None,
             batch=lat.batch,
             imgsz=manifest.imgsz,

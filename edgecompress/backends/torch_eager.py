@@ -21,6 +21,7 @@ class TorchRuntime(Runtime):
             torch.set_num_threads(threads)
         self._model = model.float().eval()
         self.precision = "fp32"
+        self.executed_precision = "f32"  # the CPU kernels run float ops in fp32
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         import torch

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from edgecompress.config.loading import parse_yaml_model, resolve_yaml
 
-Precision = Literal["fp32", "fp16", "int8"]
+Precision = Literal["fp32", "bf16", "fp16", "int8"]
 BackendName = Literal["openvino", "onnxruntime", "tensorrt"]
 
 

@@ -30,6 +30,42 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# the instruction-set extensions that decide which kernels a CPU runtime picks (INT8 dot products,
+# bfloat16, AMX tiles); the CPU's name alone does not say which of them a VM exposes
+ISA_FLAGS = (
+    "avx2",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+)
+
+
+def isa_flags() -> list[str]:
+    """The relevant instruction-set flags this CPU reports (/proc/cpuinfo), in :data:`ISA_FLAGS` order."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        return []
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            present = set(line.split(":", 1)[1].split())
+            return [flag for flag in ISA_FLAGS if flag in present]
+    return []
+
+
+def cpu_has_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin can run bfloat16 here (its own capability list, else the ISA flags)."""
+    try:
+        import openvino as ov
+
+        return "BF16" in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    except Exception:  # openvino missing or no CPU plugin: fall back to the flags
+        return bool({"avx512_bf16", "amx_bf16"} & set(isa_flags()))
+
+
 def package_versions() -> dict[str, str]:
     """Installed versions of the packages that shape a measurement (absent ones omitted)."""
     versions = {}

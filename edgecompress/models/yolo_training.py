@@ -37,7 +37,20 @@ class CWDDistillationModel(DistillationModel):
 
 
 class CompressedModelTrainer(DetectionTrainer):
-    """A DetectionTrainer that trains the checkpoint's module as it is (pruned widths kept)."""
+    """A DetectionTrainer that trains the checkpoint's module as it is (pruned widths kept).
+
+    ``guard`` (class attribute, set with :func:`configured`) holds the
+    :class:`~edgecompress.models.training_guard.TrainingGuard` settings: precise BatchNorm
+    statistics before each validation and the divergence stop.
+    """
+
+    guard: ClassVar[dict[str, Any]] = {"precise_bn": 64, "diverge_loss": 1000.0}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from edgecompress.models.training_guard import TrainingGuard
+
+        TrainingGuard(**type(self).guard).attach(self)
 
     def get_model(self, cfg: Any = None, weights: Any = None, verbose: bool = True) -> Any:
         """Return the loaded (compressed) module instead of rebuilding it from its YAML."""

@@ -20,18 +20,21 @@ import torch
 from torch import nn
 
 
-def recalibrate_batchnorm(model: nn.Module, batches: list[np.ndarray]) -> int:
+def recalibrate_batchnorm(
+    model: nn.Module, batches: list[np.ndarray], device: torch.device | str | None = None
+) -> int:
     """Re-estimate every BatchNorm's running mean/var as the exact average over ``batches``.
 
-    torch's own ``update_bn`` (SWA) does the work; the model is left in eval mode. Returns the
-    number of images seen.
+    torch's own ``update_bn`` (SWA) does the work, on ``device`` if given; the model is left in
+    eval mode. Returns the number of images seen.
     """
     from torch.optim.swa_utils import update_bn
 
     tensors = [torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)) for b in batches]
     model.eval()
     with torch.no_grad():
-        update_bn(tensors, model)
+        update_bn(tensors, model, device=torch.device(device) if device is not None else None)
+    model.eval()
     return sum(len(t) for t in tensors)
 
 

@@ -7,13 +7,13 @@ before and after.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
-from edgecompress.passes.base import Pass, PassConfig, PassResult
+from edgecompress.passes.base import Pass, PassResult
+from edgecompress.passes.training import TrainingConfig
 
 if TYPE_CHECKING:
     from edgecompress.compiler import CompileContext
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 HIST_BINS = np.linspace(0.0, 2.0, 41)
 
 
-class SparsityConfig(PassConfig):
+class SparsityConfig(TrainingConfig):
     """λ, its schedule, and training length."""
 
     lam: float = Field(0.05, ge=0, description="L1 weight on |γ| (added as λ·sign(γ) to the gradient)")
@@ -38,14 +38,8 @@ class SparsityConfig(PassConfig):
         False, description="penalise only the channels the recipe's bn_prune stage will remove, at its ratio"
     )
     threshold: float = Field(0.05, gt=0, description="report the fraction of |γ| below this")
-    epochs: int = Field(10, ge=1)
-    batch: int = Field(16, ge=1)
-    lr0: float = Field(0.01, gt=0)
+    lr0: float = Field(0.01, gt=0, le=1)
     optimizer: str = "SGD"  # L1 subgradients under Adam are renormalised away
-    workers: int = Field(2, ge=0)
-    device: str = "cpu"
-    fraction: float = Field(1.0, gt=0, le=1)
-    nbs: int = Field(64, ge=1, description="Ultralytics' nominal batch: one optimizer step per nbs/batch")
 
 
 def gamma_summary(model: Any, threshold: float) -> dict[str, Any]:
@@ -95,7 +89,13 @@ class SparsityTrainPass(Pass):
         from ultralytics.nn.tasks import load_checkpoint
 
         from edgecompress.models.yolo_training import SparsityTrainer, configured, student_of
-        from edgecompress.passes.distill import resolved_data_yaml, train_or_resume, train_overrides
+        from edgecompress.passes.training import (
+            guard_settings,
+            resolved_data_yaml,
+            train_or_resume,
+            train_overrides,
+            trained_checkpoint,
+        )
 
         config = self.config
         assert isinstance(config, SparsityConfig)
@@ -111,10 +111,12 @@ class SparsityTrainPass(Pass):
             config, student.checkpoint, resolved_data_yaml(ctx.data_yaml, work), work, ctx.imgsz
         )
         trainer_cls = configured(
-            SparsityTrainer, penalty={"lam": config.lam, "schedule": config.schedule, "prune": prune}
+            SparsityTrainer,
+            penalty={"lam": config.lam, "schedule": config.schedule, "prune": prune},
+            **guard_settings(config),
         )
         trainer = train_or_resume(trainer_cls, overrides, work, ctx.resume)
-        last = Path(trainer.last)
+        last, stopped = trained_checkpoint(trainer, prefer="last")
         trained = student_of(load_checkpoint(str(last))[0]).float().eval()
         after = gamma_summary(trained, config.threshold)
         details = {
@@ -125,5 +127,6 @@ class SparsityTrainPass(Pass):
             "epochs": config.epochs,
             "gamma_before": before,
             "gamma_after": after,
+            "stopped_diverging": stopped,
         }
         return PassResult(trained, details)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgecompress.report.schema import Report, StageRow
+from edgecompress.report.schema import MeasuredOn, Report, StageRow
 
 PLOT_NAME = "report.png"
 
@@ -14,10 +14,16 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def precision_cell(measured_on: MeasuredOn) -> str:
+    """The precision asked for, with the float precision the runtime ran where it was read back."""
+    ran = measured_on.executed_precision
+    return measured_on.precision if ran is None else f"{measured_on.precision} (ran {ran})"
+
+
 def _row_line(row: StageRow) -> str:
     m, acc, lat = row.measured_on, row.accuracy, row.latency
     return (
-        f"| {row.name} | {m.runtime} {m.runtime_version} | {m.precision} | {row.params / 1e6:.3f} | "
+        f"| {row.name} | {m.runtime} {m.runtime_version} | {precision_cell(m)} | {row.params / 1e6:.3f} | "
         f"{row.gflops:.2f} | {_fmt(acc.map50 if acc else None)} | {_fmt(acc.map50_95 if acc else None)} | "
         f"{_fmt(lat.p50_ms if lat else None, 1)} | {_fmt(lat.p95_ms if lat else None, 1)} | "
         f"{_fmt(lat.fps if lat else None, 1)} | {_fmt(row.wall_s, 1)} |"
@@ -104,7 +110,8 @@ def render_markdown(report: Report) -> str:
         f"- created {report.created}, total {report.total_wall_s:.0f} s, command `{report.command}`",
         f"- target **{report.target['name']}** ({report.target['description']}), backend "
         f"{report.target['backend']}, precision **{report.precision}**, recipe `{report.recipe['name']}`",
-        f"- machine: {env.get('cpu')}, {env.get('os')}, Python {env.get('python')}",
+        f"- machine: {env.get('cpu')} (ISA: {', '.join(env.get('isa') or ['not recorded'])}), "
+        f"{env.get('os')}, Python {env.get('python')}",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()),
     ]
     if report.data:
@@ -173,7 +180,7 @@ def summary_table(report: Report) -> Any:
         table.add_row(
             row.name,
             row.measured_on.runtime,
-            row.measured_on.precision,
+            precision_cell(row.measured_on),
             f"{row.params / 1e6:.2f}",
             f"{row.gflops:.2f}",
             _fmt(acc.map50 if acc else None),

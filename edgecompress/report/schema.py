@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-REPORT_SCHEMA_VERSION = "1.0"
+REPORT_SCHEMA_VERSION = "1.1"  # 1.1 added MeasuredOn.executed_precision and .isa; 1.0 reads as is
 
 
 class _Strict(BaseModel):
@@ -21,8 +21,12 @@ class MeasuredOn(_Strict):
     runtime: str
     runtime_version: str
     precision: str
+    executed_precision: str | None = Field(
+        None, description="the precision the runtime reports it ran (read back, e.g. OpenVINO's bf16 default)"
+    )
     device: str
     cpu: str
+    isa: list[str] = Field(default_factory=list, description="the CPU's AVX2/AVX-512/VNNI/BF16/AMX flags")
     threads: int | None
     batch: int
     imgsz: int

@@ -86,6 +86,16 @@ def test_precision_the_target_does_not_offer(capsys, tmp_path, demo_model, tiny_
     assert "does not offer precision int8" in line
 
 
+def test_bf16_on_a_cpu_without_bf16(capsys, tmp_path, demo_model, tiny_digits, quick_ov_target):
+    from edgecompress.measure.environment import cpu_has_bf16
+
+    if cpu_has_bf16():
+        pytest.skip("this CPU runs bf16: tests/unit/test_openvino_precision.py checks it runs")
+    argv = [str(demo_model), "--data", str(tiny_digits), "--target", str(quick_ov_target)]
+    line = _compile_fails(capsys, tmp_path, *argv, "--precision", "bf16")
+    assert "bf16 needs a CPU with AVX512_BF16 or AMX" in line
+
+
 def test_tensorrt_profile_with_dla_at_fp32(capsys, tmp_path, demo_model, tiny_digits):
     # a TensorRT target compiles without TensorRT (tests/integration/test_tensorrt_split.py), but a
     # profile the device could not build is refused before any work

@@ -47,6 +47,13 @@ def test_report_has_baseline_and_int8_result_measured_on_openvino(int8_artifact)
     result, baseline = report.row("result"), report.row("baseline")
     assert result.measured_on.runtime == "openvino" and result.measured_on.precision == "int8"
     assert baseline.measured_on.precision == "fp32"
+    # what OpenVINO actually ran is read back: FP32 is forced to f32 even on BF16 CPUs; INT8's float
+    # parts run in the plugin's fastest type (bf16 where the CPU has it)
+    from edgecompress.measure.environment import cpu_has_bf16, isa_flags
+
+    assert baseline.measured_on.executed_precision == "f32"
+    assert result.measured_on.executed_precision == ("bf16" if cpu_has_bf16() else "f32")
+    assert result.measured_on.isa == isa_flags() and report.environment["isa"] == isa_flags()
     for row in report.rows:
         assert row.latency.iterations == 5 and row.latency.p50_ms > 0 and row.measured_on.imgsz == 320
         assert row.measured_on.cpu and row.measured_on.runtime_version

@@ -62,7 +62,8 @@ def _worker_sees(trainer_cls, overrides: dict, tmp_path: Path, monkeypatch) -> d
 
 @pytest.fixture
 def overrides(tmp_path, demo_model, tiny_digits):
-    from edgecompress.passes.distill import DistillConfig, resolved_data_yaml, train_overrides
+    from edgecompress.passes.distill import DistillConfig
+    from edgecompress.passes.training import resolved_data_yaml, train_overrides
 
     data = resolved_data_yaml(tiny_digits, tmp_path / "data")
     return train_overrides(DistillConfig(epochs=1), demo_model, data, tmp_path / "work", 160)

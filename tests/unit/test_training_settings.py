@@ -2,8 +2,9 @@
 
 from pathlib import Path
 
-from edgecompress.passes.distill import DistillConfig, resolved_data_yaml, train_overrides
+from edgecompress.passes.distill import DistillConfig
 from edgecompress.passes.sparsity_train import SparsityConfig
+from edgecompress.passes.training import resolved_data_yaml, train_overrides
 
 
 def test_device_and_hyperparameters_pass_through(tmp_path):

@@ -1,0 +1,74 @@
+"""Keeps a recovery training from collapsing: precise BatchNorm statistics and a divergence stop.
+
+Both are Ultralytics trainer callbacks, added by the trainer itself so that DDP workers get them.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+
+def exploded_terms(losses: dict[str, Any], limit: float) -> dict[str, float]:
+    """The loss terms (``*loss*`` keys) that are not finite or above ``limit``."""
+    bad = {}
+    for key, value in losses.items():
+        if "loss" not in key:
+            continue
+        number = float(value)
+        if not math.isfinite(number) or number > limit:
+            bad[key] = number
+    return bad
+
+
+class TrainingGuard:
+    """Per-trainer state: the calibration batches, the last good epoch, where training diverged."""
+
+    def __init__(self, precise_bn: int = 64, diverge_loss: float = 1000.0) -> None:
+        self.precise_bn_images = precise_bn
+        self.diverge_loss = diverge_loss
+        self._batches: list[Any] | None = None
+        self.good_epoch: int | None = None
+        self.diverged: dict[str, Any] | None = None
+
+    def attach(self, trainer: Any) -> None:
+        """Register the callbacks on ``trainer`` and expose this guard as ``trainer.guard_state``."""
+        trainer.guard_state = self
+        if self.precise_bn_images:
+            trainer.add_callback("on_train_epoch_end", self.precise_bn)
+        trainer.add_callback("on_fit_epoch_end", self.check)
+
+    def precise_bn(self, trainer: Any) -> None:
+        """Re-estimate the EMA model's BatchNorm statistics on letterboxed train images before validation.
+
+        With few batches an epoch (BN momentum 0.03) the running statistics lag behind weights that
+        moved; the validated model then runs on statistics of another network.
+        """
+        ema = getattr(trainer, "ema", None)
+        if ema is None or getattr(ema, "ema", None) is None:
+            return
+        from edgecompress.passes.bn_recalibration import recalibrate_batchnorm, recalibration_batches
+
+        if self._batches is None:
+            self._batches = recalibration_batches(
+                trainer.args.data, int(trainer.args.imgsz), self.precise_bn_images, batch=16
+            )
+        recalibrate_batchnorm(ema.ema, self._batches, trainer.device)
+
+    def check(self, trainer: Any) -> None:
+        """Stop training when a loss term explodes; otherwise remember this epoch as good."""
+        epoch = int(trainer.epoch) + 1
+        if self.diverged or epoch > int(trainer.epochs):
+            return  # Ultralytics calls this once more after training, for its final validation of best.pt
+        losses = {**trainer.label_loss_items(trainer.tloss or {}, prefix="train"), **(trainer.metrics or {})}
+        bad = exploded_terms(losses, self.diverge_loss)
+        if bad:
+            self.diverged = {"epoch": epoch, "terms": bad, "last_good_epoch": self.good_epoch}
+            trainer.stop = True
+            return
+        self.good_epoch = epoch
+        last = Path(trainer.last)
+        if last.exists():
+            shutil.copyfile(last, last.with_name("good.pt"))

@@ -1,0 +1,75 @@
+"""The recovery-training guard: exploded losses stop training at the last good epoch; precise BN."""
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from edgecompress.errors import StageFailed
+from edgecompress.models.training_guard import TrainingGuard, exploded_terms
+from edgecompress.passes.training import trained_checkpoint
+
+
+def test_exploded_terms_are_the_non_finite_or_huge_losses():
+    losses = {
+        "train/box_loss": 2.0,
+        "val/cls_loss": 1e9,
+        "val/dfl_loss": float("nan"),
+        "metrics/mAP50(B)": 5e3,
+    }
+    bad = exploded_terms(losses, 1000.0)
+    assert set(bad) == {"val/cls_loss", "val/dfl_loss"}  # metrics are not losses
+
+
+class _FakeTrainer:
+    def __init__(self, folder: Path, metrics: dict) -> None:
+        self.last, self.best = folder / "last.pt", folder / "best.pt"
+        self.tloss, self.metrics, self.epoch, self.epochs, self.stop = {"box_loss": 1.0}, metrics, 0, 5, False
+
+    def label_loss_items(self, items, prefix="train"):
+        return {f"{prefix}/{k}": v for k, v in items.items()}
+
+    def add_callback(self, event, fn):
+        pass
+
+
+def test_a_run_that_diverges_later_keeps_its_last_good_epoch(tmp_path):
+    trainer = _FakeTrainer(tmp_path, {"val/cls_loss": 3.0})
+    TrainingGuard(precise_bn=0).attach(trainer)
+    trainer.last.write_bytes(b"epoch1")
+    trainer.guard_state.check(trainer)
+    assert not trainer.stop and (tmp_path / "good.pt").read_bytes() == b"epoch1"
+    trainer.epoch, trainer.metrics = 1, {"val/cls_loss": 1.2e9}
+    trainer.last.write_bytes(b"epoch2-exploded")
+    trainer.guard_state.check(trainer)
+    assert trainer.stop
+    chosen, record = trained_checkpoint(trainer, prefer="last")
+    assert chosen.read_bytes() == b"epoch1"
+    assert record == {"epoch": 2, "terms": {"val/cls_loss": 1.2e9}, "last_good_epoch": 1}
+
+
+def test_a_run_that_diverges_in_its_first_epoch_fails_with_the_fix(tmp_path):
+    trainer = _FakeTrainer(tmp_path, {"val/cls_loss": float("inf")})
+    TrainingGuard(precise_bn=0).attach(trainer)
+    trainer.last.write_bytes(b"x")
+    trainer.guard_state.check(trainer)
+    with pytest.raises(StageFailed, match=r"diverged in epoch 1 \(val/cls_loss inf\).*lower lr0"):
+        trained_checkpoint(trainer, prefer="best")
+
+
+def test_precise_bn_sets_the_ema_statistics_to_the_train_images(tmp_path, tiny_digits):
+    from edgecompress.passes.bn_recalibration import recalibration_batches
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4, momentum=0.03)).eval()
+    trainer = SimpleNamespace(
+        ema=SimpleNamespace(ema=net), args=SimpleNamespace(data=str(tiny_digits), imgsz=64), device="cpu"
+    )
+    TrainingGuard(precise_bn=8).precise_bn(trainer)
+    batch = torch.from_numpy(recalibration_batches(tiny_digits, 64, 8)[0])
+    with torch.no_grad():
+        features = net[0](batch)
+    bn = net[1]
+    assert torch.allclose(bn.running_mean, features.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert torch.allclose(bn.running_var, features.var(dim=(0, 2, 3), unbiased=True), rtol=1e-3)
+    assert not net.training
