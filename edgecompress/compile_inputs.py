@@ -51,6 +51,23 @@ def backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, str |
     return cpu, reason
 
 
+MAX_IMGSZ = 4096  # beyond this a single letterboxed image no longer fits an edge device's memory
+
+
+def check_imgsz(imgsz: int | None, stride: int) -> int | None:
+    """``--imgsz`` as given, refused unless a positive multiple of the model's stride up to MAX_IMGSZ."""
+    if imgsz is None:
+        return None
+    if imgsz <= 0 or imgsz % stride or imgsz > MAX_IMGSZ:
+        nearest = min(max(stride, round(imgsz / stride) * stride), MAX_IMGSZ)
+        raise InputError(
+            f"--imgsz {imgsz} is not a multiple of the model's stride {stride} "
+            f"between {stride} and {MAX_IMGSZ}",
+            f"use e.g. --imgsz {nearest}, or leave it out for the model's training size",
+        )
+    return imgsz
+
+
 def check_precision_here(profile: TargetProfile, precision: str) -> None:
     """Refuse bf16 on a CPU that cannot run it (OpenVINO would silently run f32 and the row would lie)."""
     from edgecompress.measure.environment import cpu_has_bf16, isa_flags

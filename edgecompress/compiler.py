@@ -24,6 +24,7 @@ from edgecompress.compile_inputs import (
     backend_here,
     calibration_input,
     check_accuracy_guard,
+    check_imgsz,
     environment,
 )
 from edgecompress.config import Recipe, TargetProfile, load_recipe, load_target
@@ -120,7 +121,7 @@ def plan(
             f"{data} has {len(val.names)} classes but the model has {len(detector.names)}",
             "pass the data yaml the model was trained on, or --set measure.single_cls=true",
         )
-    size = imgsz or the_recipe.measure.imgsz or detector.train_imgsz
+    size = check_imgsz(imgsz, detector.stride) or the_recipe.measure.imgsz or detector.train_imgsz
     spec, cached = (
         calibration_input(the_recipe.lower.calibration, data, size) if chosen == "int8" else (None, None)
     )

@@ -32,6 +32,12 @@ class YoloDetector:
         return int(imgsz if isinstance(imgsz, int) else max(imgsz))
 
     @property
+    def stride(self) -> int:
+        """The largest stride of the network: input sizes must be multiples of it."""
+        stride = getattr(self.torch_model, "stride", None)
+        return int(stride.max()) if stride is not None and len(stride) else 32
+
+    @property
     def torch_model(self) -> Any:
         """The underlying ``DetectionModel``."""
         return self.yolo.model

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator
 from edgecompress.passes.base import Pass, PassResult
 from edgecompress.passes.training import (
     TrainingConfig,
+    epoch_curve,
     guard_settings,
     resolved_data_yaml,
     train_or_resume,
@@ -92,5 +93,6 @@ class DistillPass(Pass):
             "warmup_epochs": config.warmup_epochs,
             "precise_bn": config.precise_bn,
             "stopped_diverging": stopped,
+            "val_curve": epoch_curve(trainer),
         }
         return PassResult(student_of(trained).float().eval(), details)

@@ -90,6 +90,7 @@ class SparsityTrainPass(Pass):
 
         from edgecompress.models.yolo_training import SparsityTrainer, configured, student_of
         from edgecompress.passes.training import (
+            epoch_curve,
             guard_settings,
             resolved_data_yaml,
             train_or_resume,
@@ -128,5 +129,6 @@ class SparsityTrainPass(Pass):
             "gamma_before": before,
             "gamma_after": after,
             "stopped_diverging": stopped,
+            "val_curve": epoch_curve(trainer),
         }
         return PassResult(trained, details)

@@ -143,3 +143,29 @@ def trained_checkpoint(trainer: Any, prefer: str) -> tuple[Path, dict[str, Any] 
     if prefer == "best" and Path(trainer.best).exists():
         return Path(trainer.best), None
     return Path(trainer.last), None
+
+
+def epoch_curve(trainer: Any) -> list[dict[str, float]]:
+    """Per-epoch validation mAP and wall time of a finished run, from Ultralytics' ``results.csv``.
+
+    This is the accuracy-against-epochs curve of a recovery run: fewer epochs for the same mAP is
+    a cheaper compile.
+    """
+    import csv
+
+    path = Path(trainer.save_dir) / "results.csv"
+    if not path.exists():
+        return []
+    curve = []
+    with path.open() as handle:
+        for row in csv.DictReader(handle):
+            row = {k.strip(): v for k, v in row.items()}
+            curve.append(
+                {
+                    "epoch": int(float(row["epoch"])),
+                    "time_s": round(float(row.get("time") or 0.0), 1),
+                    "map50": round(float(row.get("metrics/mAP50(B)") or 0.0), 4),
+                    "map50_95": round(float(row.get("metrics/mAP50-95(B)") or 0.0), 4),
+                }
+            )
+    return curve

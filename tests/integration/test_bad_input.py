@@ -86,6 +86,13 @@ def test_precision_the_target_does_not_offer(capsys, tmp_path, demo_model, tiny_
     assert "does not offer precision int8" in line
 
 
+@pytest.mark.parametrize("imgsz", ["0", "-32", "33", "10000"])
+def test_image_size_that_is_not_a_positive_stride_multiple(capsys, tmp_path, demo_model, tiny_digits, imgsz):
+    argv = [str(demo_model), "--data", str(tiny_digits), "--target", "x86-cpu", "--imgsz", imgsz]
+    line = _compile_fails(capsys, tmp_path, *argv)
+    assert f"--imgsz {imgsz} is not a multiple of the model's stride 32" in line
+
+
 def test_bf16_on_a_cpu_without_bf16(capsys, tmp_path, demo_model, tiny_digits, quick_ov_target):
     from edgecompress.measure.environment import cpu_has_bf16
 

@@ -49,6 +49,11 @@ def test_report_has_a_row_per_stage(compressed):
     assert distill["method"] == "cwd" and distill["trainer_model"] == "CWDDistillationModel"
     assert distill["teacher"] == report.model.source  # the model as it was before compression
     assert distill["final_train_loss"]["dis_loss"] > 0
+    # the accuracy-against-epochs curve of each training stage, from Ultralytics' results.csv
+    for details in (sparsity, distill):
+        assert [point["epoch"] for point in details["val_curve"]] == [1]
+        assert 0 <= details["val_curve"][0]["map50_95"] <= details["val_curve"][0]["map50"] <= 1
+    assert distill["stopped_diverging"] is None and distill["warmup_epochs"] == 1.0
     assert (compressed / "gamma.png").exists()
 
 
