@@ -104,13 +104,17 @@ def evaluate_images(
     The per-image values are what accuracy-controlled quantization ranks images by; ``progress`` False
     shows no progress bar (for calls made inside another library's progress display).
     """
+    import tempfile
+
     from ultralytics.models.yolo.detect import DetectionValidator
 
-    matcher = DetectionValidator(args={"task": "detect", "plots": False})
-    stats = [
-        _image_stats(runtime, split, Path(p), imgsz, conf, iou, single_cls, matcher)
-        for p in (track(list(images), f"mAP {label}".strip()) if progress else images)
-    ]
+    # only its box matching is used; given no folder, it would create runs/detect/train* for every call
+    with tempfile.TemporaryDirectory(prefix="ec-val-") as folder:
+        matcher = DetectionValidator(save_dir=Path(folder), args={"task": "detect", "plots": False})
+        stats = [
+            _image_stats(runtime, split, Path(p), imgsz, conf, iou, single_cls, matcher)
+            for p in (track(list(images), f"mAP {label}".strip()) if progress else images)
+        ]
     box = _metrics(split.names, stats).box
     instances = sum(len(s["target_cls"]) for s in stats)
     values = [float(_metrics(split.names, [s]).box.map) for s in stats] if per_image else None
