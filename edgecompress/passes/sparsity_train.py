@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from edgecompress.passes.base import Pass, PassResult
 from edgecompress.passes.training import TrainingConfig
@@ -34,9 +34,23 @@ class SparsityConfig(TrainingConfig):
         "of its target: channels, params or FLOPs; criterion, round_to and max_layer_ratio from the "
         "recipe's bn_prune stage)",
     )
-    mask: bool = Field(
-        False, description="penalise only the channels the recipe's bn_prune stage will remove, at its ratio"
+    mask: bool | dict[str, Any] = Field(
+        False,
+        description="penalise only the channels the recipe's bn_prune stage will remove, at its ratio "
+        "(true), "
+        "or those a bn_prune with these settings would remove (e.g. {ratio: 0.65, criterion: uniform, "
+        "round_to: 8}), for a sparsity-only compile whose model is pruned later",
     )
+
+    @field_validator("mask")
+    @classmethod
+    def _mask_is_a_prune_setting(cls, mask: bool | dict[str, Any]) -> bool | dict[str, Any]:
+        if isinstance(mask, dict):
+            from edgecompress.passes.bn_prune import BNPruneConfig
+
+            BNPruneConfig(**mask)  # unknown keys and bad values are refused when the recipe loads
+        return mask
+
     threshold: float = Field(0.05, gt=0, description="report the fraction of |γ| below this")
     lr0: float = Field(0.01, gt=0, le=1)
     optimizer: str = "SGD"  # L1 subgradients under Adam are renormalised away
@@ -69,6 +83,13 @@ def mask_pruning_settings(config: SparsityConfig, stages: list[dict[str, Any]]) 
         return None
     from edgecompress.passes.bn_prune import BNPruneConfig
 
+    if isinstance(config.mask, dict):
+        explicit = dict(config.mask)
+        if config.mask_ratio is not None:
+            explicit["ratio"] = config.mask_ratio
+        if explicit.get("criterion") == "threshold":
+            explicit["criterion"] = "global"
+        return BNPruneConfig(**explicit).model_dump()
     stage = next((dict(s) for s in stages if s.get("pass") == "bn_prune"), {})
     keep = {"criterion", "target", "round_to", "max_layer_ratio"}
     settings = {k: v for k, v in stage.items() if k in keep}

@@ -65,3 +65,23 @@ def test_sparsity_mask_follows_the_prune_stage_unless_given_its_own_ratio():
     )
     assert mask_pruning_settings(SparsityConfig(mask_ratio=0.3), stages)["ratio"] == 0.3
     assert mask_pruning_settings(SparsityConfig(), stages) is None  # plain L1 on every γ
+
+
+def test_sparsity_mask_can_name_its_own_prune_settings():
+    from edgecompress.passes.sparsity_train import mask_pruning_settings
+
+    config = SparsityConfig(mask={"ratio": 0.65, "criterion": "uniform", "round_to": 8})
+    follows = mask_pruning_settings(config, [{"pass": "sparsity_train"}])  # no bn_prune stage in the recipe
+    assert (follows["ratio"], follows["criterion"], follows["round_to"]) == (0.65, "uniform", 8)
+
+
+def test_a_bad_explicit_mask_fails_when_the_recipe_loads(tmp_path):
+    import pytest
+
+    from edgecompress.config import load_recipe
+    from edgecompress.errors import InputError
+
+    path = tmp_path / "r.yaml"
+    path.write_text("stages:\n  - {pass: sparsity_train, mask: {ratio: 1.5}}\n")
+    with pytest.raises(InputError, match="ratio"):
+        load_recipe(path)
