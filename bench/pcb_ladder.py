@@ -32,27 +32,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pcb_data import deeppcb_copy
-from vs_ultralytics import ultralytics_export
+from vs_ultralytics import ultralytics_export, ultralytics_style
 
 UL_DEFAULT = "Ultralytics export, OpenVINO defaults"
 UL_F32 = "Ultralytics export, f32 forced"
 UL_INT8 = "Ultralytics export quantize=8"
 EC_INT8 = "edgecompress int8, unpruned"
-
-
-def ultralytics_style(xml: Path, threads: int | None, force_f32: bool) -> Any:
-    """The IR compiled as Ultralytics' AutoBackend compiles it (LATENCY hint only), or with f32 forced."""
-    import openvino as ov
-
-    from edgecompress.backends.openvino import OpenVINORuntime
-
-    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-    if force_f32:
-        config["INFERENCE_PRECISION_HINT"] = "f32"
-    if threads and force_f32:  # the f32 row is also the harness' own: same threads as the target
-        config["INFERENCE_NUM_THREADS"] = threads
-    compiled = ov.Core().compile_model(str(xml), "CPU", config)
-    return OpenVINORuntime(compiled, "fp32", "CPU")
 
 
 def compile_int8(checkpoint: Path, data: Path, out: Path) -> tuple[Path, float]:
