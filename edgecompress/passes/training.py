@@ -43,7 +43,7 @@ class TrainingConfig(PassConfig):
         "before every validation; 0 keeps the running statistics",
     )
     diverge_loss: float = Field(
-        1000.0,
+        1.0e5,
         gt=0,
         description="a train or val loss term above this (or not finite) stops training; the last "
         "good epoch is kept",
