@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # The DeepPCB compression runs of issue #12, one compile per step so that the recovery variants share
-# the sparse and pruned checkpoints. Every step resumes (--resume) from its `<out>.work/` folder, which
-# lives under bench/runs/ and is committed while a step is unfinished, so a later session continues it.
+# the sparse and pruned checkpoints. Every step resumes (--resume) from its `<out>.work/` folder under
+# bench/runs/ (git-ignored); `snapshot` force-adds what a resume needs of the unfinished steps
+# (progress, the stage's data.yaml, Ultralytics' last.pt, args and results), so a later session on a
+# checkout at the same path continues it with the same command.
 #   bash bench/pcb_compress.sh sparse        # stage A: sparsity training (≈ 1 h on 2 cores)
 #   bash bench/pcb_compress.sh prune RATIO   # RATIO 65|55: prune the sparse model (minutes)
 #   bash bench/pcb_compress.sh recover RATIO METHOD   # stage B: RATIO 65|55, METHOD cwd|ft (≈ 2 h each)
+#   bash bench/pcb_compress.sh snapshot      # git add -f the resume files of unfinished steps
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "$1" = snapshot ]; then
+  shopt -s nullglob
+  git add -f bench/runs/*.work/progress.json bench/runs/*.work/*/data.yaml \
+    bench/runs/*.work/*/train/args.yaml bench/runs/*.work/*/train/results.csv \
+    bench/runs/*.work/*/train/weights/last.pt
+  exit 0
+fi
 python bench/pcb_data.py --shared ../shared/data --out runs/pcb-data >/dev/null
 data=runs/pcb-data/data.yaml
 case "$1" in
@@ -28,5 +38,5 @@ case "$1" in
       --resume --force
     cp "bench/runs/pcb-prune${ratio}-${method}30/model.pt" "bench/models/pcb-yolov8n-prune${ratio}-${method}30.pt"
     ;;
-  *) echo "usage: $0 sparse|prune RATIO|recover RATIO METHOD" >&2; exit 2 ;;
+  *) echo "usage: $0 sparse|prune RATIO|recover RATIO METHOD|snapshot" >&2; exit 2 ;;
 esac
