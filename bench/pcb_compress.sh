@@ -5,8 +5,8 @@
 # (progress, the stage's data.yaml, Ultralytics' last.pt, args and results), so a later session on a
 # checkout at the same path continues it with the same command.
 #   bash bench/pcb_compress.sh sparse        # stage A: sparsity training (≈ 1 h on 2 cores)
-#   bash bench/pcb_compress.sh prune RATIO   # RATIO 65|55: prune the sparse model (minutes)
-#   bash bench/pcb_compress.sh recover RATIO METHOD   # stage B: RATIO 65|55, METHOD cwd|ft (≈ 2 h each)
+#   bash bench/pcb_compress.sh prune NAME    # NAME 65|55|-g75|-g80: prune the sparse model by recipe pcb-pruneNAME (minutes)
+#   bash bench/pcb_compress.sh recover NAME METHOD   # stage B: NAME as for prune, METHOD cwd|ft (≈ 2 h each)
 #   bash bench/pcb_compress.sh snapshot      # git add -f the resume files of unfinished steps
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,7 +10,7 @@ from edgecompress.backends import Backend, get_backend
 from edgecompress.backends.base import AccuracyGuard
 from edgecompress.config import Recipe, TargetProfile, load_calibration_spec
 from edgecompress.config.calibration import CalibrationSpec
-from edgecompress.data import load_split
+from edgecompress.data import DetectionSplit, load_split
 from edgecompress.errors import BackendUnavailable, InputError
 from edgecompress.measure.environment import cpu_model, isa_flags, package_versions
 
@@ -80,6 +80,26 @@ def check_precision_here(profile: TargetProfile, precision: str) -> None:
         )
 
 
+def check_dataset(recipe: Recipe, data: str | Path, val: DetectionSplit) -> None:
+    """Check every image and label line the compile will read, before any expensive work starts.
+
+    The val split always (it is scored); the train split's images where a stage re-estimates
+    statistics on them, and its labels too where a stage trains.
+    """
+    from edgecompress.dataset_check import check_split
+    from edgecompress.passes import PASSES
+
+    check_split(val)
+    uses = set()
+    for stage in recipe.stages:
+        cls = PASSES[stage["pass"]]
+        config = cls.Config.model_validate({k: v for k, v in stage.items() if k != "pass"})
+        uses.add(cls(config).train_split_use())
+    if uses - {""}:
+        train = load_split(data, "train", require_labels="labels" in uses)
+        check_split(train, labels="labels" in uses)
+
+
 def calibration_input(
     name: str, data: str | Path, imgsz: int
 ) -> tuple[CalibrationSpec, CalibrationSet | None]:
@@ -87,8 +107,10 @@ def calibration_input(
     from edgecompress.calibration_set import CalibrationSet
 
     if not name.endswith(".npz"):
+        from edgecompress.dataset_check import check_split
+
         spec = load_calibration_spec(name)
-        load_split(data, spec.split, require_labels=False)
+        check_split(load_split(data, spec.split, require_labels=False), labels=False)
         return spec, None
     cached = CalibrationSet.load(name)
     size = cached.imgsz

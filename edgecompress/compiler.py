@@ -24,6 +24,7 @@ from edgecompress.compile_inputs import (
     backend_here,
     calibration_input,
     check_accuracy_guard,
+    check_dataset,
     check_imgsz,
     environment,
 )
@@ -122,6 +123,7 @@ def plan(
             "pass the data yaml the model was trained on, or --set measure.single_cls=true",
         )
     size = check_imgsz(imgsz, detector.stride) or the_recipe.measure.imgsz or detector.train_imgsz
+    check_dataset(the_recipe, data, val)
     spec, cached = (
         calibration_input(the_recipe.lower.calibration, data, size) if chosen == "int8" else (None, None)
     )

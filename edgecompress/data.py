@@ -30,8 +30,18 @@ class DetectionSplit:
         if not label_file.exists():
             return np.zeros(0, dtype=np.int64), np.zeros((0, 4), dtype=np.float32)
         rows = [r.split() for r in label_file.read_text().splitlines() if r.strip()]
-        array = np.asarray([r[:5] for r in rows], dtype=np.float32).reshape(-1, 5)
+        array = np.asarray([_box_row(r) for r in rows], dtype=np.float32).reshape(-1, 5)
         return array[:, 0].astype(np.int64), array[:, 1:5]
+
+
+def _box_row(fields: list[str]) -> list[float]:
+    """``class x y w h`` of one label line; a polygon line (``class x1 y1 x2 y2 ...``) becomes its box."""
+    values = [float(f) for f in fields]
+    if len(values) == 5:
+        return values
+    xs, ys = values[1::2], values[2::2]
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    return [values[0], (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0]
 
 
 def _resolve_root(data_yaml: Path, data: dict) -> Path:

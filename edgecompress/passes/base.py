@@ -33,9 +33,15 @@ class Pass(ABC):
     Config: ClassVar[type[PassConfig]] = PassConfig
     families: ClassVar[tuple[str, ...]] = ("yolo",)
     requires: ClassVar[tuple[str, ...]] = ()
+    # what the pass reads of the dataset's train split: "" nothing, "images" (statistics), "labels" (training)
+    reads_train: ClassVar[str] = ""
 
     def __init__(self, config: PassConfig) -> None:
         self.config = config
+
+    def train_split_use(self) -> str:
+        """What this configured pass reads of the train split ("", "images" or "labels"), checked up front."""
+        return self.reads_train
 
     @abstractmethod
     def run(self, model: Any, ctx: CompileContext) -> PassResult:

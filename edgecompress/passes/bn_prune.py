@@ -199,17 +199,42 @@ def pruning_plan(model: nn.Module, config: BNPruneConfig, imgsz: int) -> dict[st
     return {name: torch.tensor(sorted(idxs), dtype=torch.long) for name, idxs in plan.items()}
 
 
-def _pruning_step(pruner: Any, head_means: dict[int, Any]) -> None:
-    """One pruner step; the head output convs' removed inputs are first folded into their biases."""
+def removed_gamma_summary(removed: list[Any], total_mass: float) -> dict[str, float]:
+    """How much BatchNorm scale a prune took: the largest removed |γ| and the removed share of all |γ|.
+
+    A sparsity-trained model prunes cleanly when what it removes is near zero; a removed |γ| of the
+    order of the kept ones (e.g. a uniform ratio forced onto the stem) means the cut removes signal
+    and the pruned model starts its recovery from little better than random.
+    """
+    import torch
+
+    values = torch.cat(removed) if removed else torch.zeros(1)
+    return {
+        "gamma_removed_max": float(values.max()),
+        "gamma_mass_removed": float(values.sum()) / total_mass if total_mass else 0.0,
+    }
+
+
+def _pruning_step(pruner: Any, head_means: dict[int, Any]) -> list[Any]:
+    """One pruner step; the head output convs' removed inputs are first folded into their biases.
+
+    Returns the |γ| of every removed BatchNorm channel.
+    """
+    import torch
+
     from edgecompress.passes.bn_recalibration import fold_removed_inputs_into_bias
 
+    removed_gammas: list[Any] = []
     for group in pruner.step(interactive=True):
         for dep, idxs in group:
             layer = dep.target.module
-            if id(layer) in head_means and idxs:
-                removed = [int(getattr(i, "idx", i)) for i in idxs]
+            removed = [int(getattr(i, "idx", i)) for i in idxs]
+            if id(layer) in head_means and removed:
                 head_means[id(layer)] = fold_removed_inputs_into_bias(layer, removed, head_means[id(layer)])
+            if isinstance(layer, torch.nn.BatchNorm2d) and removed:
+                removed_gammas.append(layer.weight.detach()[removed].abs().float().cpu())
         group.prune()
+    return removed_gammas
 
 
 def prune_by_bn_scale(
@@ -237,7 +262,13 @@ def prune_by_bn_scale(
     ratio, steps = _channel_ratio(model, config), 1
     if config.target != "channels":
         ratio, steps = _ratio_for_target(model, config, example, (params0, macs0))
-    _pruning_step(_pruner(model, config, ratio, example), head_means)
+    ignored = {id(p) for m in head_output_layers(model) for p in m.parameters()}
+    gamma_mass = sum(
+        float(m.weight.detach().abs().sum())
+        for m in model.modules()
+        if isinstance(m, torch.nn.BatchNorm2d) and id(m.weight) not in ignored
+    )
+    removed_gammas = _pruning_step(_pruner(model, config, ratio, example), head_means)
     macs, params = tp.utils.count_ops_and_params(model, example)
     for param in model.parameters():
         param.requires_grad_(False)
@@ -253,6 +284,7 @@ def prune_by_bn_scale(
         "target": config.target,
         "round_to": config.round_to,
         "recalibrated_on": recalibrated,
+        **removed_gamma_summary(removed_gammas, gamma_mass),
     }
     return model, details
 
@@ -262,6 +294,12 @@ class BNPrunePass(Pass):
 
     name = "bn_prune"
     Config = BNPruneConfig
+    reads_train = "images"  # to re-estimate BatchNorm statistics
+
+    def train_split_use(self) -> str:
+        """Train images, unless recalibration is off."""
+        assert isinstance(self.config, BNPruneConfig)
+        return self.reads_train if self.config.recalibrate else ""
 
     def run(self, model: Any, ctx: CompileContext) -> PassResult:
         """Prune ``model`` at the compile's image size."""

@@ -52,6 +52,7 @@ class DistillPass(Pass):
     """Fine-tune the compressed model, distilling from the original one (recipe key ``distill``)."""
 
     name = "distill"
+    reads_train = "labels"
     Config = DistillConfig
 
     def run(self, model: Any, ctx: CompileContext) -> PassResult:

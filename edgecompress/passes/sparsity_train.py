@@ -103,6 +103,7 @@ class SparsityTrainPass(Pass):
     """Train with L1 on BN γ (recipe key ``sparsity_train``)."""
 
     name = "sparsity_train"
+    reads_train = "labels"
     Config = SparsityConfig
 
     def run(self, model: Any, ctx: CompileContext) -> PassResult:

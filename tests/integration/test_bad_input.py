@@ -64,6 +64,64 @@ def test_val_split_without_labels(capsys, tmp_path, demo_model, tiny_digits):
     assert "has no label files" in line
 
 
+def _broken_copy(tmp_path: Path, tiny_digits: Path, break_it) -> Path:
+    """A copy of the tiny digits set with its first val label file or image broken by ``break_it``."""
+    import shutil
+
+    root = tmp_path / "broken"
+    shutil.copytree(tiny_digits.parent, root)
+    text = (root / tiny_digits.name).read_text().replace(str(tiny_digits.parent), str(root))
+    (root / tiny_digits.name).write_text(text)
+    image = sorted((root / "images" / "val").iterdir())[0]
+    break_it(image, root / "labels" / "val" / f"{image.stem}.txt")
+    return root / tiny_digits.name
+
+
+@pytest.mark.parametrize(
+    ("label_line", "message"),
+    [
+        ("99 0.5 0.5 0.1 0.1", "class id 99 is not one of 0..9"),
+        ("-1 0.5 0.5 0.1 0.1", "class id -1"),
+        ("3 nan 0.5 0.1 0.1", "non-finite"),
+        ("3 -0.5 0.5 0.1 0.1", "outside [0, 1]"),
+        ("3 0.5 0.5", "3 columns"),
+        ("three 0.5 0.5 0.1 0.1", "'three' is not a number"),
+    ],
+)
+def test_bad_val_label_is_named_before_any_work(
+    capsys, tmp_path, demo_model, tiny_digits, label_line, message
+):
+    def add_line(image: Path, label: Path) -> None:
+        label.write_text(label.read_text() + label_line + "\n")
+
+    data = _broken_copy(tmp_path, tiny_digits, add_line)
+    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(data))
+    assert message in line and ".txt:" in line
+
+
+def test_corrupt_val_image_is_named_before_any_work(capsys, tmp_path, demo_model, tiny_digits):
+    def corrupt(image: Path, label: Path) -> None:
+        image.write_bytes(image.read_bytes()[:40])
+
+    data = _broken_copy(tmp_path, tiny_digits, corrupt)
+    assert "is corrupt" in _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(data))
+
+
+def test_bad_train_label_is_refused_when_a_stage_trains(capsys, tmp_path, demo_model, tiny_digits):
+    def break_train(image: Path, label: Path) -> None:
+        first = sorted((label.parent.parent / "train").iterdir())[0]
+        first.write_text("42 0.5 0.5 0.1 0.1\n")
+
+    from edgecompress.compile_inputs import check_dataset
+    from edgecompress.config import load_recipe
+    from edgecompress.data import load_split
+
+    data = _broken_copy(tmp_path, tiny_digits, break_train)
+    check_dataset(load_recipe("default"), data, load_split(data))  # no stage reads the train labels
+    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(data), "--recipe", "yolo-slim-cwd")
+    assert "class id 42" in line
+
+
 def test_unknown_target(capsys, tmp_path, demo_model, tiny_digits):
     line = _compile_fails(
         capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", "pi-zero"

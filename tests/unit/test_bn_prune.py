@@ -58,9 +58,19 @@ def test_global_criterion_removes_the_smallest_gammas_first():
     conv = model.model[2].cv2  # a C2f output conv
     conv.bn.weight.data[:16] = 1e-4  # 16 channels that matter least
     conv.bn.weight.data[16:] = 10.0
-    pruned, _ = prune_by_bn_scale(model, BNPruneConfig(ratio=0.05), IMGSZ)
+    pruned, details = prune_by_bn_scale(model, BNPruneConfig(ratio=0.05), IMGSZ)
     kept = pruned.model[2].cv2.bn.weight.data
     assert kept.min() > 1.0  # the near-zero ones went
+    assert details["gamma_removed_max"] < 1.0 and details["gamma_mass_removed"] < 0.05
+
+
+def test_the_report_says_how_much_scale_a_forced_cut_removed():
+    """A uniform cut of a layer whose |γ| are all large removes large γ, and the details say so."""
+    model = _model("yolov8n.yaml")
+    model.model[1].bn.weight.data[:] = torch.linspace(4.0, 8.0, model.model[1].bn.num_features)
+    _, details = prune_by_bn_scale(model, BNPruneConfig(ratio=0.5, criterion="uniform"), IMGSZ)
+    assert details["gamma_removed_max"] >= 4.0
+    assert 0.1 < details["gamma_mass_removed"] < 0.9
 
 
 def test_threshold_needs_a_value():
