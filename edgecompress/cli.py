@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from edgecompress.errors import EdgecompressError
+from edgecompress.interrupts import Terminated, sigterm_as_interrupt
 
 
 def _compile(args: argparse.Namespace) -> int:
@@ -307,21 +308,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (2 for bad input, 1 for a failed stage)."""
+    """Run the CLI; returns the exit code (2 for bad input, 1 for a failed stage, 130/143 if stopped)."""
     args = build_parser().parse_args(argv)
     args.argv = argv
     try:
-        return int(args.func(args))
+        with sigterm_as_interrupt():
+            return int(args.func(args))
     except EdgecompressError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         print(
-            "error: interrupted (no artifact was written; add --resume to continue from the last finished "
-            "stage)",
+            f"error: {'terminated' if isinstance(exc, Terminated) else 'interrupted'} (no artifact was "
+            "written; add --resume to continue from the last finished stage)",
             file=sys.stderr,
         )
-        return 130
+        return 143 if isinstance(exc, Terminated) else 130
 
 
 if __name__ == "__main__":

@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from edgecompress.artifact import Manifest, atomic_directory, check_output_dir, sha256_file, write_checksums
+from edgecompress.artifact import (
+    Manifest,
+    atomic_directory,
+    check_output_dir,
+    output_lock,
+    sha256_file,
+    write_checksums,
+)
 from edgecompress.backends import Backend, Runtime
 from edgecompress.backends.base import AccuracyGuard
 from edgecompress.compile_inputs import (
@@ -322,6 +329,11 @@ def run(ctx: CompileContext) -> Path:
     Intermediate files live in ``<out>.work/``; it is kept after a failure of a compile with stages
     (for ``--resume``) and removed otherwise.
     """
+    with output_lock(ctx.out):
+        return _run_locked(ctx)
+
+
+def _run_locked(ctx: CompileContext) -> Path:
     started = time.perf_counter()
     build = ctx.out.resolve().with_name(f"{ctx.out.name}.work")
     if not ctx.resume:

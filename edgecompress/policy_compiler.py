@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from edgecompress.artifact import Manifest, atomic_directory, check_output_dir, sha256_file, write_checksums
+from edgecompress.artifact import (
+    Manifest,
+    atomic_directory,
+    check_output_dir,
+    output_lock,
+    sha256_file,
+    write_checksums,
+)
 from edgecompress.config import Recipe, TargetProfile, load_recipe, load_target
 from edgecompress.config.recipe import apply_overrides, check_family
 from edgecompress.errors import InputError, StageFailed
@@ -260,6 +267,11 @@ def _report(ctx: PolicyContext, rows: list, files: dict[str, str], wall: float) 
 
 def run_policy(ctx: PolicyContext) -> Path:
     """Run the policy compile described by ``ctx`` and return the artifact folder."""
+    with output_lock(ctx.out):
+        return _run_policy_locked(ctx)
+
+
+def _run_policy_locked(ctx: PolicyContext) -> Path:
     from edgecompress.report.render import render
 
     started = time.perf_counter()

@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edgecompress.artifact import open_artifact
+from edgecompress.artifact import artifact_target, open_artifact
 from edgecompress.backends import Runtime, get_backend
-from edgecompress.config.target import TargetProfile
 from edgecompress.errors import InputError
 from edgecompress.runtime.postprocess import Detections, postprocess
 from edgecompress.runtime.preprocess import preprocess, read_image
@@ -54,15 +53,13 @@ def load(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector
     A detector artifact gives a :class:`Detector`; a policy artifact a
     :class:`~edgecompress.runtime.policy.PolicyRuntime` (``predict(image, instruction, state)``).
     """
-    import yaml
-
     directory = Path(artifact)
     manifest = open_artifact(directory)
     if manifest.family == "policy":
         from edgecompress.runtime.policy import load_policy_artifact
 
         return load_policy_artifact(directory, manifest)
-    profile = TargetProfile.model_validate(yaml.safe_load((directory / "target.yaml").read_text()))
+    profile = artifact_target(directory)
     if manifest.engine_pending:
         raise InputError(
             f"{directory} holds the TensorRT-ready ONNX but no engine yet",

@@ -107,11 +107,9 @@ class PolicyRuntime:
 
 def load_policy_artifact(directory: Path, manifest: Any) -> PolicyRuntime:
     """The runtime of a verified policy artifact (``edgecompress.load`` calls this for policies)."""
-    import yaml
+    from edgecompress.artifact import artifact_target
 
-    from edgecompress.config.target import TargetProfile
-
-    profile = TargetProfile.model_validate(yaml.safe_load((directory / "target.yaml").read_text()))
+    profile = artifact_target(directory)
     graphs = (directory / manifest.model_file).parent
     return load_policy_runtime(graphs, manifest.backend, profile.device, profile.threads)
 

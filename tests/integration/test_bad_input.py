@@ -184,6 +184,28 @@ def test_existing_output_folder_without_force(capsys, tmp_path, demo_model, tiny
     assert list(out.iterdir()) == []
 
 
+def test_second_compile_to_the_same_output_is_refused(capsys, tmp_path, demo_model, tiny_digits):
+    from edgecompress.artifact import output_lock
+
+    with output_lock(tmp_path / "art"):  # a compile to art/ is running
+        line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--force")
+    assert "another compile is writing" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink", "dangling symlink"])
+def test_output_that_cannot_be_replaced_is_refused_up_front(capsys, tmp_path, demo_model, tiny_digits, kind):
+    out = tmp_path / "art"
+    if kind == "file":
+        out.write_text("not a folder")
+    else:
+        out.symlink_to(tmp_path if kind == "symlink" else tmp_path / "gone")
+    code = main(["compile", str(demo_model), "--data", str(tiny_digits), "--out", str(out), "--force"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and ("is a file" in err[0] or "symbolic link" in err[0]), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["art"]
+
+
 def test_model_without_data(capsys, tmp_path, demo_model):
     assert "--data is required" in _compile_fails(capsys, tmp_path, str(demo_model))
 
