@@ -23,7 +23,9 @@ def _compile(args: argparse.Namespace) -> int:
     if args.data:
         data = args.data
     elif args.model:
-        raise_input("--data is required with a model", "pass --data path/to/data.yaml (the model's dataset)")
+        raise_input(
+            "--data is required with a model", "pass --data with the data.yaml the model was trained on"
+        )
     else:
         data = demo_data_yaml()
     ctx = plan(

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, field_validator
 
-from edgecompress.config.loading import parse_yaml_model, resolve_yaml
+from edgecompress.config.loading import parse_yaml_model, resolve_yaml, validation_summary
 from edgecompress.config.target import Precision, StrictModel
 from edgecompress.errors import InputError
 
@@ -66,8 +66,11 @@ class Recipe(StrictModel):
             name = stage.get("pass")
             if name not in PASSES:
                 known = ", ".join(sorted(PASSES)) or "none are registered yet"
-                raise ValueError(f"stage {index}: unknown pass {name!r} (known passes: {known})")
-            PASSES[name].Config.model_validate({k: v for k, v in stage.items() if k != "pass"})
+                raise ValueError(f"stages.{index}.pass: unknown pass {name!r}; known passes: {known}")
+            try:
+                PASSES[name].Config.model_validate({k: v for k, v in stage.items() if k != "pass"})
+            except ValidationError as exc:
+                raise ValueError(f"stages.{index}.{validation_summary(exc)}") from None
         return stages
 
 
@@ -108,6 +111,6 @@ def apply_overrides(recipe: Recipe, overrides: list[str]) -> Recipe:
     try:
         return Recipe.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise InputError(f"--set made the recipe invalid: {where}: {first['msg']}", "fix the value") from exc
+        raise InputError(
+            f"--set made the recipe invalid: {validation_summary(exc)}", "fix the value"
+        ) from exc

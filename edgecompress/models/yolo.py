@@ -82,6 +82,23 @@ class YoloDetector:
         return TorchRuntime(model, threads)
 
 
+def load_failure(exc: BaseException, limit: int = 120) -> str:
+    """The root cause of a failed checkpoint load on one line: innermost exception, first sentence.
+
+    Ultralytics wraps torch's error in its own message (with an emoji and the file name again); the
+    innermost exception is the one that says what is wrong with the file.
+    """
+    root = exc
+    while (root.__cause__ or root.__context__) is not None:
+        root = root.__cause__ or root.__context__  # type: ignore[assignment]
+    lines = str(root).strip().splitlines()
+    text = (lines[0] if lines else "").split(". ")[0]  # the first sentence
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " …"
+    text = text.replace("(", "").replace(")", "")
+    return f"{type(root).__name__}: {text}" if text else type(root).__name__
+
+
 def load_detector(path: str | Path) -> YoloDetector:
     """Load an Ultralytics detection checkpoint offline, with one clear error for each bad input."""
     enforce_offline()
@@ -96,7 +113,7 @@ def load_detector(path: str | Path) -> YoloDetector:
         yolo = YOLO(str(path))
     except Exception as exc:  # torch/pickle raise many types for a damaged file
         raise InputError(
-            f"cannot load checkpoint {path}: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}",
+            f"cannot load checkpoint {path}: {load_failure(exc)}",
             "the file is corrupt or not an Ultralytics checkpoint; re-save it with model.save()",
         ) from exc
     if yolo.task != "detect":

@@ -41,6 +41,14 @@ def test_corrupt_checkpoint(capsys, tmp_path, tiny_digits):
     assert "cannot load checkpoint" in line and "corrupt" in line
 
 
+def test_truncated_checkpoint_names_the_root_cause_on_one_line(capsys, tmp_path, tiny_digits, demo_model):
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(demo_model.read_bytes()[:100_000])
+    line = _compile_fails(capsys, tmp_path, str(cut), "--data", str(tiny_digits))
+    assert "cannot load checkpoint" in line and "zip archive" in line
+    assert "ERROR" not in line and "not a loadable checkpoint" not in line  # not Ultralytics' wrapped text
+
+
 def test_wrong_format(capsys, tmp_path, tiny_digits):
     onnx = tmp_path / "model.onnx"
     onnx.write_bytes(b"x")

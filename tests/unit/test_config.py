@@ -51,7 +51,7 @@ def test_recipe_overrides_are_revalidated():
 def test_recipe_with_unknown_pass_is_rejected(tmp_path):
     path = tmp_path / "r.yaml"
     path.write_text("stages:\n  - pass: magic_prune\n")
-    with pytest.raises(InputError, match="unknown pass 'magic_prune'"):
+    with pytest.raises(InputError, match=r"stages\.0\.pass: unknown pass 'magic_prune'"):
         load_recipe(path)
 
 
@@ -73,6 +73,18 @@ def test_every_builtin_recipe_validates_with_its_passes():
 
 def test_a_bad_pass_setting_fails_before_any_work(tmp_path):
     path = tmp_path / "r.yaml"
-    path.write_text("stages:\n  - pass: bn_prune\n    ratio: 1.5\n")
-    with pytest.raises(InputError, match="ratio"):
+    path.write_text("stages:\n  - pass: distill\n  - pass: bn_prune\n    ratio: 1.5\n")
+    with pytest.raises(InputError) as caught:
         load_recipe(path)
+    assert "stages.1.ratio: Input should be less than 1" in str(caught.value)  # the key path, with its index
+    with pytest.raises(InputError) as caught:
+        apply_overrides(load_recipe("yolo-prune50"), ["stages.0.ratio=2"])
+    assert "stages.0.ratio: Input should be less than 1" in str(caught.value)
+
+
+def test_a_yaml_syntax_error_is_one_line_with_its_position(tmp_path):
+    path = tmp_path / "t.yaml"
+    path.write_text("name: x\nbackend: [openvino\n")
+    with pytest.raises(InputError) as caught:
+        load_target(path)
+    assert "\n" not in str(caught.value) and "line 3" in str(caught.value)
