@@ -6,7 +6,7 @@
 # checkout at the same path continues it with the same command.
 #   bash bench/pcb_compress.sh sparse        # stage A: sparsity training (≈ 1 h on 2 cores)
 #   bash bench/pcb_compress.sh prune NAME    # NAME 65|55|-g75|-g80: prune the sparse model by recipe pcb-pruneNAME (minutes)
-#   bash bench/pcb_compress.sh recover NAME METHOD   # stage B: NAME as for prune, METHOD cwd|ft (≈ 2 h each)
+#   bash bench/pcb_compress.sh recover NAME METHOD   # stage B: NAME as for prune, METHOD cwd|ft (≈ 1 h each, two at once)
 #   bash bench/pcb_compress.sh snapshot      # git add -f the resume files of unfinished steps
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,9 +34,9 @@ case "$1" in
   recover)
     ratio=$2 method=$3
     edgecompress compile "bench/models/pcb-yolov8n-sparse-prune${ratio}.pt" --data "$data" --target x86-cpu \
-      --recipe "bench/recipes/pcb-recover-${method}30.yaml" --out "bench/runs/pcb-prune${ratio}-${method}30" \
+      --recipe "bench/recipes/pcb-recover-${method}.yaml" --out "bench/runs/pcb-prune${ratio}-${method}" \
       --resume --force
-    cp "bench/runs/pcb-prune${ratio}-${method}30/model.pt" "bench/models/pcb-yolov8n-prune${ratio}-${method}30.pt"
+    cp "bench/runs/pcb-prune${ratio}-${method}/model.pt" "bench/models/pcb-yolov8n-prune${ratio}-${method}.pt"
     ;;
   *) echo "usage: $0 sparse|prune RATIO|recover RATIO METHOD|snapshot" >&2; exit 2 ;;
 esac

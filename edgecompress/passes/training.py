@@ -36,6 +36,12 @@ class TrainingConfig(PassConfig):
     nbs: int = Field(
         64, ge=1, description="Ultralytics' nominal batch: one optimizer step per nbs/batch batches"
     )
+    close_mosaic: int = Field(
+        10,
+        ge=0,
+        description="train the last this many epochs without mosaic (Ultralytics' default; all epochs when "
+        "it is at least `epochs`, none when 0). Mosaic shrinks objects; ending without it matches val",
+    )
     precise_bn: int = Field(
         64,
         ge=0,
@@ -81,7 +87,7 @@ def train_overrides(
         "nbs": config.nbs,
         "amp": False,
         "plots": False,
-        "close_mosaic": 0,
+        "close_mosaic": config.close_mosaic,
         "warmup_epochs": config.warmup_epochs,
         "warmup_bias_lr": 0.0,  # Ultralytics' 0.1 is for SGD from scratch; it wrecks a trained head
         "project": str(work.resolve()),

@@ -23,6 +23,13 @@ def test_device_and_hyperparameters_pass_through(tmp_path):
             args["nbs"],
         ) == ("0,1", 3, 32, 0.01, "SGD", 416, 32)
         assert args["amp"] is False and args["plots"] is False  # offline: no AMP check download, no fonts
+        assert (
+            args["close_mosaic"] == 10
+        )  # Ultralytics' default: the last epochs match val's full-size objects
+    assert (
+        train_overrides(DistillConfig(close_mosaic=0), Path("m"), Path("d"), tmp_path, 320)["close_mosaic"]
+        == 0
+    )
 
 
 def test_relative_dataset_path_is_resolved_next_to_the_yaml(tmp_path):
