@@ -27,10 +27,19 @@ class Frame:
     captured_at: float  # time.perf_counter() at capture: the start of the end-to-end latency
 
 
+RECONNECTS = 2  # a live source that stops delivering is reopened this many times before it counts as lost
+
+
 class FrameSource:
-    """Something that yields BGR frames; ``open_source`` picks the right one for a source string."""
+    """Something that yields BGR frames; ``open_source`` picks the right one for a source string.
+
+    ``live`` sources (cameras, streams) run latest-frame-wins by default; files and folders process
+    every frame. ``lost`` says why a live source stopped delivering (None when it ended normally).
+    """
 
     description = "source"
+    live = False
+    lost: str | None = None
 
     def frames(self) -> Iterator[np.ndarray]:
         """Yield BGR uint8 images until the source ends."""
@@ -44,9 +53,23 @@ class VideoSource(FrameSource):
     """A video file, stream URL or camera device read through OpenCV's VideoCapture."""
 
     def __init__(self, spec: str) -> None:
-        import cv2
 
         self.description = spec
+        self.live = spec.startswith(URL_SCHEMES) or spec.isdigit() or spec.startswith("/dev/")
+        self._cap, first = self._open(spec)
+        if first is None:
+            raise InputError(
+                f"cannot read frames from source {spec}",
+                "check the path, URL or device and that OpenCV's FFmpeg/V4L2 can decode it",
+            )
+        self._first: np.ndarray | None = first
+        self.reconnects = 0
+
+    @staticmethod
+    def _open(spec: str) -> tuple[object, np.ndarray | None]:
+        """A VideoCapture with open/read timeouts and its first frame (None if it gave none)."""
+        import cv2
+
         target: str | int = int(spec) if spec.isdigit() else spec
         params = [
             cv2.CAP_PROP_OPEN_TIMEOUT_MSEC,
@@ -54,15 +77,26 @@ class VideoSource(FrameSource):
             cv2.CAP_PROP_READ_TIMEOUT_MSEC,
             OPEN_TIMEOUT_MS,
         ]
-        self._cap = cv2.VideoCapture(target, cv2.CAP_ANY, params)
-        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        cap = cv2.VideoCapture(target, cv2.CAP_ANY, params)
+        ok, first = cap.read() if cap.isOpened() else (False, None)
         if not ok or first is None:
+            cap.release()
+            return cap, None
+        return cap, first
+
+    def _reconnect(self) -> np.ndarray | None:
+        """Reopen a live source that stopped delivering; its first frame, or None once it is lost."""
+        for _ in range(RECONNECTS):
             self._cap.release()
-            raise InputError(
-                f"cannot read frames from source {spec}",
-                "check the path, URL or device and that OpenCV's FFmpeg/V4L2 can decode it",
-            )
-        self._first: np.ndarray | None = first
+            self.reconnects += 1
+            self._cap, first = self._open(self.description)
+            if first is not None:
+                return first
+        self.lost = (
+            f"no frame from {self.description} within {OPEN_TIMEOUT_MS / 1000:.0f} s, "
+            f"and {RECONNECTS} reconnects failed"
+        )
+        return None
 
     def frames(self) -> Iterator[np.ndarray]:
         if self._first is not None:
@@ -71,7 +105,11 @@ class VideoSource(FrameSource):
         while True:
             ok, image = self._cap.read()
             if not ok or image is None:
-                return
+                if not self.live:
+                    return  # the end of a file
+                image = self._reconnect()
+                if image is None:
+                    return
             yield image
 
     def close(self) -> None:

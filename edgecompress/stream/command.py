@@ -31,8 +31,16 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--conf", type=float, help="score threshold (default: the artifact's 0.25)")
     parser.add_argument("--max-frames", type=int, help="stop after this many captured frames")
-    parser.add_argument(
-        "--every-frame", action="store_true", help="never drop: capture waits for inference (offline files)"
+    frames = parser.add_mutually_exclusive_group()
+    frames.add_argument(
+        "--every-frame",
+        action="store_true",
+        help="never drop: capture waits for inference (the default for files and folders)",
+    )
+    frames.add_argument(
+        "--latest-frame",
+        action="store_true",
+        help="drop the frames inference cannot keep up with (the default for cameras and streams)",
     )
     parser.add_argument("--summary", help="also write the run summary as JSON to this file")
     parser.add_argument("--quiet", action="store_true", help="no live status line")
@@ -124,7 +132,7 @@ def _plain_status(every_s: float):  # type: ignore[no-untyped-def]
 
 
 def run_command(args: argparse.Namespace) -> int:
-    """``edgecompress run``: returns 0 when the source ended or the run was stopped cleanly."""
+    """``edgecompress run``: 0 when the source ended or was stopped cleanly; 1 if a live source was lost."""
     from edgecompress.runtime.detector import load_detector_artifact
     from edgecompress.stream.capture import open_source
     from edgecompress.stream.runner import run_stream
@@ -148,7 +156,8 @@ def run_command(args: argparse.Namespace) -> int:
         return detector.predict(image)
 
     def run(live):  # type: ignore[no-untyped-def]
-        return run_stream(source, infer, built, not args.every_frame, args.max_frames, live)
+        drop = args.latest_frame or (source.live and not args.every_frame)
+        return run_stream(source, infer, built, drop, args.max_frames, live)
 
     if args.quiet:
         result = run(None)
@@ -160,14 +169,20 @@ def run_command(args: argparse.Namespace) -> int:
     else:  # journald, a pipe or a file: plain status lines every --log-every seconds
         result = run(_plain_status(args.log_every))
     s = result.summary
-    ended = f"stopped by {result.stopped_by}" if result.stopped_by else "source ended"
     console.print(
-        f"summary: {ended}; captured {s['captured']}, processed {s['processed']}, dropped {s['dropped']}; "
+        f"summary: {result.ended}; captured {s['captured']}, processed {s['processed']}, "
+        f"dropped {s['dropped']}; "
         f"{s['fps']:.1f} FPS; end-to-end latency p50 {s['e2e_p50_ms']:.1f} ms, p95 {s['e2e_p95_ms']:.1f} ms "
         f"(inference p50 {s['infer_p50_ms']:.1f} ms)",
         highlight=False,
         soft_wrap=True,
     )
     if args.summary:
-        Path(args.summary).write_text(json.dumps({**s, "stopped_by": result.stopped_by}, indent=2) + "\n")
-    return 0
+        record = {
+            **s,
+            "stopped_by": result.stopped_by,
+            "source_lost": result.source_lost,
+            "ended": result.ended,
+        }
+        Path(args.summary).write_text(json.dumps(record, indent=2) + "\n")
+    return 1 if result.source_lost else 0

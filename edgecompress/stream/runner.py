@@ -29,6 +29,14 @@ class RunResult:
     dropped: int
     stopped_by: str | None  # "SIGINT", "SIGTERM", "sink" or None when the source ended
     summary: dict = field(default_factory=dict)
+    source_lost: str | None = None  # why a live source stopped delivering (None: it ended, or was stopped)
+
+    @property
+    def ended(self) -> str:
+        """How the run ended, in words: stopped by ..., source lost (...), or source ended."""
+        if self.stopped_by:
+            return f"stopped by {self.stopped_by}"
+        return f"source lost ({self.source_lost})" if self.source_lost else "source ended"
 
 
 @contextlib.contextmanager
@@ -110,4 +118,6 @@ def run_stream(
     if capture.error is not None:
         raise capture.error
     summary = stats.summary(slot.put_count, slot.dropped)
-    return RunResult(slot.put_count, stats.processed, slot.dropped, reason[0] if reason else None, summary)
+    stopped_by = reason[0] if reason else None
+    lost = None if stopped_by else source.lost
+    return RunResult(slot.put_count, stats.processed, slot.dropped, stopped_by, summary, lost)

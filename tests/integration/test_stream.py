@@ -137,11 +137,14 @@ def test_slow_inference_drops_all_but_the_newest_frame(long_video):
     assert (result.captured, result.processed, result.dropped) == (300, 2, 298)
 
 
-def test_cli_every_frame_matches_predict(ort_artifact, digits_video, tmp_path, capsys):
+def test_cli_processes_every_frame_of_a_file_and_matches_predict(
+    ort_artifact, digits_video, tmp_path, capsys
+):
+    """A file is processed frame by frame without --every-frame (latest-frame-wins is for live sources)."""
     import cv2
 
     out, summary = tmp_path / "d.jsonl", tmp_path / "summary.json"
-    argv = ["run", str(ort_artifact), "--source", str(digits_video), "--every-frame", "--quiet"]
+    argv = ["run", str(ort_artifact), "--source", str(digits_video), "--quiet"]
     assert main([*argv, "--out", str(out), "--summary", str(summary)]) == 0
     assert "captured 32, processed 32, dropped 0" in capsys.readouterr().err
     records = [json.loads(line) for line in out.read_text().splitlines()]
@@ -156,6 +159,7 @@ def test_cli_every_frame_matches_predict(ort_artifact, digits_video, tmp_path, c
         np.testing.assert_allclose(record["boxes"], expected.boxes, atol=0.01)
     stats = json.loads(summary.read_text())
     assert stats["processed"] == 32 and stats["e2e_p95_ms"] >= stats["e2e_p50_ms"] > 0 and stats["fps"] > 0
+    assert stats["ended"] == "source ended" and stats["source_lost"] is None
 
 
 def test_sigterm_stops_cleanly_with_a_summary(ort_artifact, long_video, tmp_path):

@@ -96,3 +96,59 @@ def test_cli_parser_with_run_and_bag_loads_no_stream_dependency():
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+class _StallingCapture:
+    """A stand-in for cv2.VideoCapture: a stream that sends ``frames`` frames, then nothing.
+
+    Reopening succeeds ``reopen_ok`` times (each reopened stream sends one more frame).
+    """
+
+    opened = 0
+
+    def __init__(self, frames: int, reopen_ok: int) -> None:
+        self.left = (
+            frames if _StallingCapture.opened == 0 else (1 if _StallingCapture.opened <= reopen_ok else 0)
+        )
+        _StallingCapture.opened += 1
+
+    def isOpened(self) -> bool:
+        return True
+
+    def read(self):
+        if self.left <= 0:
+            return False, None  # what OpenCV returns when the read timeout passes
+        self.left -= 1
+        return True, np.zeros((4, 4, 3), np.uint8)
+
+    def release(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(("reopen_ok", "expected"), [(0, 3), (1, 4)])
+def test_a_live_stream_that_stalls_is_reconnected_then_reported_lost(monkeypatch, reopen_ok, expected):
+    import cv2
+
+    from edgecompress.stream import capture
+
+    _StallingCapture.opened = 0
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a, **k: _StallingCapture(3, reopen_ok))
+    source = capture.open_source("http://127.0.0.1:9/stream.mjpg")
+    assert source.live
+    assert len(list(source.frames())) == expected
+    assert source.reconnects == capture.RECONNECTS + reopen_ok  # the successful reopen, then the failed ones
+    assert source.lost and "reconnects failed" in source.lost
+
+
+def test_a_file_that_ends_is_not_lost(monkeypatch, tmp_path):
+    import cv2
+
+    from edgecompress.stream import capture
+
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"x")
+    _StallingCapture.opened = 0
+    monkeypatch.setattr(cv2, "VideoCapture", lambda *a, **k: _StallingCapture(3, 5))
+    source = capture.open_source(str(video))
+    assert not source.live
+    assert len(list(source.frames())) == 3 and source.lost is None and source.reconnects == 0
