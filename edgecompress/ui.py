@@ -16,10 +16,19 @@ console = Console(stderr=True)
 _quiet = False
 
 
+# library loggers whose warnings say nothing about the compile: NNCF's import of its torch backend
+# makes torch look for a CUDA toolkit ("No CUDA runtime is found, using CUDA_HOME=...") on CPU hosts
+IRRELEVANT_LOGGERS = ("torch.utils.cpp_extension",)
+
+
 def set_quiet(quiet: bool) -> None:
-    """Turn progress bars and status lines off (``--quiet``, ``--json``)."""
+    """Turn progress bars and status lines off (``--quiet``, ``--json``); silence irrelevant library logs."""
+    import logging
+
     global _quiet
     _quiet = quiet
+    for name in IRRELEVANT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
