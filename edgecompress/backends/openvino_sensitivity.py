@@ -88,6 +88,7 @@ def rank_layers(
     import openvino as ov
 
     from edgecompress.backends.openvino import OpenVINORuntime
+    from edgecompress.ui import track
 
     core = ov.Core()
 
@@ -106,7 +107,7 @@ def rank_layers(
     fp32 = score(ov_model, "fp32")
     int8_all = score(quantize(ov_model, calibration, ignored), "int8")
     rows = []
-    for name in layers:
+    for name in track(layers, f"quantizing {len(layers)} layers one at a time"):
         value = score(only_layer_quantized(ov_model, calibration, name), "int8")
         rows.append(LayerSensitivity(layer_name(name), round(value, 6), round(fp32 - value, 6)))
     rows.sort(key=lambda r: r.loss, reverse=True)
