@@ -52,6 +52,21 @@ class CompressedModelTrainer(DetectionTrainer):
 
         TrainingGuard(**type(self).guard).attach(self)
 
+    def build_dataset(self, img_path: str, mode: str = "train", batch: int | None = None) -> Any:
+        """Ultralytics' dataset, except that val letterboxes every image to the square ``imgsz``.
+
+        Ultralytics validates in rectangular batches padded by half a stride (352 for 320); the deploy
+        path and the compile's report score square letterboxed images. On DeepPCB's square scans the
+        two disagreed by 14 points of mAP50-95 on the same weights, and moved in opposite directions
+        between epochs, so ``best.pt`` (chosen by val fitness) could be the wrong epoch.
+        """
+        from ultralytics.data import build_yolo_dataset
+        from ultralytics.utils.torch_utils import unwrap_model
+
+        model = unwrap_model(self.model) if isinstance(self.model, torch.nn.Module) else None
+        stride = max(int(model.stride.max()), 32) if model is not None else 32
+        return build_yolo_dataset(self.args, img_path, batch, self.data, mode=mode, rect=False, stride=stride)
+
     def get_model(self, cfg: Any = None, weights: Any = None, verbose: bool = True) -> Any:
         """Return the loaded (compressed) module instead of rebuilding it from its YAML."""
         if weights is None:

@@ -41,3 +41,16 @@ def test_l1_subgradient_on_bn_scales_respects_the_mask():
     bn.weight.grad = torch.zeros(4)
     add_l1_subgradient([bn], 0.1, {id(bn): torch.tensor([1.0, 0.0, 1.0, 0.0])})
     assert torch.allclose(bn.weight.grad, torch.tensor([0.1, 0.0, 0.0, 0.0]))
+
+
+def test_training_validates_square_letterboxed_images_as_deployment_does(tmp_path, tiny_digits, demo_model):
+    """Ultralytics validates in rectangular batches; the training passes score the deploy path's squares."""
+    from edgecompress.models.yolo_training import CompressedModelTrainer
+
+    overrides = {"model": str(demo_model), "data": str(tiny_digits), "imgsz": 64, "device": "cpu"}
+    trainer = CompressedModelTrainer(overrides={**overrides, "project": str(tmp_path), "plots": False})
+    val = trainer.build_dataset(trainer.data["val"], mode="val", batch=4)
+    train = trainer.build_dataset(trainer.data["train"], mode="train", batch=4)
+    assert val.rect is False and train.rect is False
+    image = val[0]["img"]
+    assert tuple(image.shape[1:]) == (64, 64)  # a square letterbox, not a stride-padded rectangle
