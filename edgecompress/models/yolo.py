@@ -120,4 +120,10 @@ def load_detector(path: str | Path) -> YoloDetector:
         raise InputError(
             f"{path} is a '{yolo.task}' model, not a detector", "pass a YOLO detection checkpoint"
         )
+    family = type(yolo.model).__name__
+    if family != "DetectionModel":
+        raise InputError(
+            f"{path} is an Ultralytics {family}; edgecompress compiles YOLO DetectionModels",
+            "pass a YOLOv8, YOLO11, YOLO12 or YOLO26 detection checkpoint",
+        )
     return YoloDetector(path, yolo)

@@ -60,6 +60,15 @@ def test_checkpoint_that_is_not_a_detector(capsys, tmp_path, tiny_digits, classi
     assert "'classify' model, not a detector" in line
 
 
+def test_rtdetr_checkpoint_is_refused_at_load(capsys, tmp_path, tiny_digits):
+    from ultralytics import RTDETR
+
+    path = tmp_path / "rtdetr.pt"
+    RTDETR("rtdetr-l.yaml").save(str(path))
+    line = _compile_fails(capsys, tmp_path, str(path), "--data", str(tiny_digits))
+    assert "RTDETRDetectionModel" in line
+
+
 def test_val_split_without_labels(capsys, tmp_path, demo_model, tiny_digits):
     import shutil
 
