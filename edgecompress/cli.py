@@ -77,9 +77,13 @@ def _print_artifact(out: Path, args: argparse.Namespace) -> int:
         print(out)
     else:
         from edgecompress.report import Report
-        from edgecompress.report.render import summary_table
+        from edgecompress.report.render import speedup_line, summary_table
 
-        console.print(summary_table(Report.read(out / "report.json")))
+        report = Report.read(out / "report.json")
+        console.print(summary_table(report))
+        if speedup := speedup_line(report):
+            console.print(speedup, highlight=False)
+        console.print(f"report: {out / 'report.md'}", highlight=False, soft_wrap=True)
         print(out)
     return 0
 

@@ -130,19 +130,8 @@ def render_markdown(report: Report) -> str:
         *(_row_line(r) for r in report.rows),
         "",
     ]
-    base, result = report.row("baseline") or report.row("original"), report.row("result")
-    if base and result and base.latency and result.latency and base is not result:
-        speedup = base.latency.p50_ms / result.latency.p50_ms
-        lines.append(
-            f"Result vs {base.name}: **{speedup:.2f}×** p50 speed-up"
-            + (
-                f", mAP50-95 {result.accuracy.map50_95 - base.accuracy.map50_95:+.4f}"
-                if base.accuracy and result.accuracy
-                else ""
-            )
-            + "."
-        )
-        lines.append("")
+    if speedup := speedup_line(report, bold=True):
+        lines += [speedup, ""]
     lines += [f"![accuracy vs latency]({PLOT_NAME})", ""]
     if any("gamma_before" in r.details for r in report.rows):
         lines += [f"![BN scale histogram]({GAMMA_PLOT_NAME})", ""]
@@ -163,8 +152,34 @@ def render(report: Report, directory: Path) -> list[Path]:
     return written + ([gamma] if gamma else [])
 
 
+def speedup_line(report: Report, bold: bool = False) -> str | None:
+    """``Result vs baseline: 2.41× p50 speed-up, mAP50-95 -0.0053.`` (None without both rows timed)."""
+    base, result = report.row("baseline") or report.row("original"), report.row("result")
+    if not (base and result and base.latency and result.latency) or base is result:
+        return None
+    speedup = base.latency.p50_ms / result.latency.p50_ms
+    accuracy = (
+        f", mAP50-95 {result.accuracy.map50_95 - base.accuracy.map50_95:+.4f}"
+        if base.accuracy and result.accuracy
+        else ""
+    )
+    factor = f"**{speedup:.2f}×**" if bold else f"{speedup:.2f}×"
+    return f"Result vs {base.name}: {factor} p50 speed-up{accuracy}."
+
+
+RUNTIME_SHORT = {"openvino": "OV", "onnxruntime": "ORT", "tensorrt": "TRT", "torch": "torch"}
+FLOAT_NAMES = {"fp32": "f32", "fp16": "f16", "bf16": "bf16"}
+
+
+def compact_precision(measured_on: MeasuredOn) -> str:
+    """``fp32`` when it ran as asked, ``int8/f32`` (INT8 with f32 for the rest), ``fp32/bf16`` otherwise."""
+    ran, asked = measured_on.executed_precision, measured_on.precision
+    return asked if ran is None or FLOAT_NAMES.get(asked) == ran else f"{asked}/{ran}"
+
+
 def summary_table(report: Report) -> Any:
-    """A compact rich table of the rows, for the terminal."""
+    """A compact rich table of the rows that fits 80 columns, for the terminal."""
+    from rich import box
     from rich.table import Table
 
     if report.model.family == "policy":
@@ -172,16 +187,15 @@ def summary_table(report: Report) -> Any:
 
         return policy_summary_table(report)
 
-    table = Table(title=f"{Path(report.model.source).name} → {report.target['name']}", title_justify="left")
-    for column in ("stage", "runtime", "prec", "params M", "GFLOPs", "mAP50", "mAP50-95", "p50 ms", "FPS"):
-        table.add_column(column, justify="left" if column in ("stage", "runtime") else "right")
+    title = f"{Path(report.model.source).name} → {report.target['name']}"
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("stage", "ran on", "GFLOPs", "mAP50", "mAP50-95", "p50 ms", "FPS"):
+        table.add_column(column, justify="left" if column in ("stage", "ran on") else "right", no_wrap=True)
     for row in report.rows:
-        acc, lat = row.accuracy, row.latency
+        acc, lat, on = row.accuracy, row.latency, row.measured_on
         table.add_row(
             row.name,
-            row.measured_on.runtime,
-            precision_cell(row.measured_on),
-            f"{row.params / 1e6:.2f}",
+            f"{RUNTIME_SHORT.get(on.runtime, on.runtime)} {compact_precision(on)}",
             f"{row.gflops:.2f}",
             _fmt(acc.map50 if acc else None),
             _fmt(acc.map50_95 if acc else None),

@@ -81,6 +81,30 @@ def test_markdown_report_is_rendered_from_json(int8_artifact, capsys):
         (int8_artifact / "report.md").write_text(md)
 
 
+def test_terminal_summary_fits_80_columns_with_the_speedup_and_report_path(int8_artifact, capsys):
+    import argparse
+
+    from rich.console import Console
+
+    from edgecompress.cli import _print_artifact
+    from edgecompress.report.render import speedup_line, summary_table
+
+    report = Report.read(int8_artifact / "report.json")
+    console = Console(width=80, record=True)
+    console.print(summary_table(report))
+    text = console.export_text()
+    assert "…" not in text and max(len(line.rstrip()) for line in text.splitlines()) <= 80
+    assert "int8/f32" in text or "int8/bf16" in text  # the precision OpenVINO ran the float parts in
+    line = speedup_line(report)
+    assert line.startswith("Result vs baseline: ") and "× p50 speed-up, mAP50-95 " in line
+    assert f"**{line.split(': ')[1].split(' ')[0]}**" in (int8_artifact / "report.md").read_text()
+    capsys.readouterr()
+    assert _print_artifact(int8_artifact, argparse.Namespace(json=False, quiet=False)) == 0
+    printed = capsys.readouterr()
+    assert printed.out.strip() == str(int8_artifact)
+    assert line in printed.err and f"report: {int8_artifact / 'report.md'}" in printed.err
+
+
 def test_load_and_predict_on_demo_images(int8_artifact, tiny_digits):
     detector = edgecompress.load(int8_artifact)
     images = sorted((tiny_digits.parent / "images" / "val").glob("*.jpg"))[:4]
