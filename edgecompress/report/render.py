@@ -164,7 +164,12 @@ def speedup_line(report: Report, bold: bool = False) -> str | None:
         else ""
     )
     factor = f"**{speedup:.2f}×**" if bold else f"{speedup:.2f}×"
-    return f"Result vs {base.name}: {factor} p50 speed-up{accuracy}."
+    where = (
+        f" on {result.measured_on.runtime} on this CPU, standing in for the device until the engine is built"
+        if str(result.details.get("engine", "")).startswith("pending")
+        else ""
+    )
+    return f"Result vs {base.name}: {factor} p50 speed-up{accuracy}{where}."
 
 
 RUNTIME_SHORT = {"openvino": "OV", "onnxruntime": "ORT", "tensorrt": "TRT", "torch": "torch"}

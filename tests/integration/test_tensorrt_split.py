@@ -15,6 +15,8 @@ from edgecompress.backends import get_backend
 from edgecompress.cli import main
 from edgecompress.errors import InputError
 from edgecompress.report import Report
+from edgecompress.report.render import speedup_line
+from edgecompress.stage_rows import STAND_IN_ITERATIONS
 
 pytestmark = pytest.mark.skipif(
     get_backend("tensorrt").available() is None,
@@ -24,9 +26,9 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def quick_orin(tmp_path_factory) -> Path:
-    """orin-nx with a short latency run (the rows are timed on this CPU)."""
+    """orin-nx with its own 500-iteration latency setting: the CPU stand-in caps it."""
     profile = yaml.safe_load((Path(__file__).resolve().parents[2] / "targets" / "orin-nx.yaml").read_text())
-    profile["latency"] = {"warmup": 1, "iterations": 5, "batch": 1}
+    assert profile["latency"]["iterations"] > STAND_IN_ITERATIONS
     path = tmp_path_factory.mktemp("targets") / "quick-orin.yaml"
     path.write_text(yaml.safe_dump(profile))
     return path
@@ -76,6 +78,8 @@ def test_int8_rows_are_labelled_with_the_cpu_runtime_and_score_near_fp32(int8_sp
     assert baseline.measured_on.precision == "fp32" and result.measured_on.precision == "int8"
     assert report.precision == "int8" and report.target["backend"] == "tensorrt"
     assert "edgecompress lower" in result.details["engine"]
+    assert result.latency.iterations == STAND_IN_ITERATIONS  # not the device's 500 on a stand-in
+    assert "standing in for the device" in speedup_line(report)
     assert (
         result.details["quantizer"].startswith("nvidia-modelopt")
         and result.details["calibration_images"] == 24
