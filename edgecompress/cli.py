@@ -156,30 +156,26 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
 
 def _targets(args: argparse.Namespace) -> int:
-    from edgecompress.backends import get_backend
-    from edgecompress.config import load_target
-    from edgecompress.resources import builtin_names
+    from edgecompress.doctor import target_state_line, target_states
 
-    rows = []
-    for name in builtin_names("targets"):
-        profile = load_target(name)
-        reason = get_backend(profile.backend).available()
-        rows.append(
+    states = target_states()
+    if args.json:
+        rows = [
             {
                 "name": name,
-                "backend": profile.backend,
-                "precisions": profile.precisions,
-                "usable_here": reason is None,
-                "why_not": reason,
-                "description": profile.description,
+                "backend": t["backend"],
+                "precisions": t["precisions"],
+                "usable_here": t["usable"],
+                "compile_here": t["compile_here"],
+                "why_not": t["why_not"],
+                "description": t["description"],
             }
-        )
-    if args.json:
+            for name, t in states.items()
+        ]
         print(json.dumps(rows, indent=2))
         return 0
-    for r in rows:
-        state = "usable here" if r["usable_here"] else f"not usable here: {r['why_not']}"
-        print(f"{r['name']:<12} {r['backend']:<12} {'/'.join(r['precisions']):<15} {state}")
+    for name, t in states.items():
+        print(f"{name:<12} {t['backend']:<12} {'/'.join(t['precisions']):<20} {target_state_line(t)}")
     return 0
 
 
@@ -193,7 +189,7 @@ def _recipes(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from edgecompress.doctor import diagnose
+    from edgecompress.doctor import diagnose, target_state_line
 
     facts = diagnose()
     if args.json:
@@ -208,8 +204,7 @@ def _doctor(args: argparse.Namespace) -> int:
     print(f"openvino   devices: {', '.join(facts['openvino_devices']) or 'none'}")
     print("versions   " + ", ".join(f"{k} {v}" for k, v in facts["versions"].items()))
     for name, t in facts["targets"].items():
-        state = "ok" if t["usable"] else f"missing: {t['why_not']} -> {t['install']}"
-        print(f"target     {name:<12} {state}")
+        print(f"target     {name:<12} {target_state_line(t)}")
     return 0
 
 

@@ -5,24 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgecompress.measure.environment import cpu_model, package_versions
+from edgecompress.measure.environment import cpu_model, isa_flags, package_versions
 
-ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_tile", "amx_int8", "neon", "asimd")
 INSTALL_HINTS = {
     "openvino": "pip install openvino nncf",
     "onnxruntime": "pip install onnxruntime",
     "tensorrt": "compile here, `edgecompress lower` the artifact on the Jetson (CUDA: pip install tensorrt)",
 }
-
-
-def cpu_isa() -> list[str]:
-    """The SIMD extensions relevant to INT8 inference that the CPU reports."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if not cpuinfo.exists():
-        return []
-    lines = [line for line in cpuinfo.read_text().splitlines() if line.startswith(("flags", "Features"))]
-    flags = set(" ".join(lines).split())
-    return [f for f in ISA_FLAGS if f in flags]
 
 
 def jetson_release() -> str | None:
@@ -51,8 +40,8 @@ def openvino_devices() -> list[str]:
     return list(ov.Core().available_devices)
 
 
-def diagnose() -> dict[str, Any]:
-    """Everything ``doctor`` prints, as a dictionary."""
+def target_states() -> dict[str, dict[str, Any]]:
+    """Per built-in target: its backend, whether it runs here, and if not why and what to do."""
     from edgecompress.backends import get_backend
     from edgecompress.config import load_target
     from edgecompress.resources import builtin_names
@@ -63,18 +52,34 @@ def diagnose() -> dict[str, Any]:
         reason = get_backend(profile.backend).available()
         targets[name] = {
             "backend": profile.backend,
+            "precisions": profile.precisions,
+            "description": profile.description,
             "usable": reason is None,
             "why_not": reason,
             "install": None if reason is None else INSTALL_HINTS[profile.backend],
             # TensorRT targets compile anywhere; only the engine build waits for the device
             "compile_here": reason is None or (profile.build_on_device and profile.backend == "tensorrt"),
         }
+    return targets
+
+
+def target_state_line(state: dict[str, Any]) -> str:
+    """``usable here``, ``compiles here, ...`` or ``missing: ... -> ...``; doctor and targets print it."""
+    if state["usable"]:
+        return "usable here"
+    if state["compile_here"]:
+        return f"compiles here; engine built on the device with `edgecompress lower` ({state['why_not']})"
+    return f"missing: {state['why_not']} -> {state['install']}"
+
+
+def diagnose() -> dict[str, Any]:
+    """Everything ``doctor`` prints, as a dictionary."""
     return {
         "cpu": cpu_model(),
-        "isa": cpu_isa(),
+        "isa": isa_flags(),
         "gpu": gpu_info(),
         "jetson_l4t": jetson_release(),
         "openvino_devices": openvino_devices(),
         "versions": package_versions(),
-        "targets": targets,
+        "targets": target_states(),
     }

@@ -41,6 +41,8 @@ ISA_FLAGS = (
     "amx_tile",
     "amx_bf16",
     "amx_int8",
+    "asimd",  # Arm (Jetson's Cortex-A78AE): NEON, and the dot-product extension below
+    "asimddp",
 )
 
 
@@ -50,7 +52,7 @@ def isa_flags() -> list[str]:
     if not cpuinfo.exists():
         return []
     for line in cpuinfo.read_text().splitlines():
-        if line.startswith("flags"):
+        if line.startswith(("flags", "Features")):  # x86 names the line flags, Arm Features
             present = set(line.split(":", 1)[1].split())
             return [flag for flag in ISA_FLAGS if flag in present]
     return []
