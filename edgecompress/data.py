@@ -44,6 +44,18 @@ def _box_row(fields: list[str]) -> list[float]:
     return [values[0], (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0]
 
 
+def _class_names(names: object, data_yaml: Path) -> list[str]:
+    """``names`` as a list: Ultralytics accepts a list or an ``{id: name}`` mapping with ids 0..n-1."""
+    hint = "write names as a list ['a', 'b'] or a mapping {0: a, 1: b}"
+    if isinstance(names, dict) and names and all(isinstance(k, int) for k in names):
+        if sorted(names) != list(range(len(names))):
+            raise InputError(f"{data_yaml}: the class ids of 'names' are not 0..{len(names) - 1}", hint)
+        names = [names[k] for k in sorted(names)]
+    if not isinstance(names, list) or not names or not all(isinstance(n, (str, int, float)) for n in names):
+        raise InputError(f"{data_yaml}: 'names' is not a non-empty list of class names", hint)
+    return [str(n) for n in names]
+
+
 def _resolve_root(data_yaml: Path, data: dict) -> Path:
     root = Path(data.get("path") or data_yaml.parent)
     return root if root.is_absolute() else (data_yaml.parent / root).resolve()
@@ -76,11 +88,22 @@ def load_split(data_yaml: str | Path, split: str = "val", require_labels: bool =
         raise InputError(f"{data_yaml} is not valid YAML", "fix its syntax") from exc
     if not isinstance(data, dict) or "names" not in data:
         raise InputError(f"{data_yaml} has no 'names'", "list the class names as in an Ultralytics data yaml")
-    names = data["names"]
-    names = [names[k] for k in sorted(names)] if isinstance(names, dict) else list(names)
+    names = _class_names(data["names"], data_yaml)
     if split not in data:
         raise InputError(f"{data_yaml} has no '{split}' split", f"add '{split}: images/{split}' to the yaml")
-    images = _list_images(_resolve_root(data_yaml, data), data[split])
+    entry = data[split]
+    if not (isinstance(entry, str) and entry) and not (
+        isinstance(entry, list) and entry and all(isinstance(e, str) and e for e in entry)
+    ):
+        raise InputError(
+            f"{data_yaml}: '{split}' must be a folder, a .txt file list or a list of them",
+            f"write '{split}: images/{split}'",
+        )
+    if data.get("path") is not None and not isinstance(data["path"], str):
+        raise InputError(
+            f"{data_yaml}: 'path' must be a folder path", "write 'path: /path/to/dataset' or omit it"
+        )
+    images = _list_images(_resolve_root(data_yaml, data), entry)
     if not images:
         raise InputError(f"the {split} split of {data_yaml} has no images", "check the split's folder")
     if require_labels and not any(Path(p).exists() for p in img2label_paths([str(i) for i in images])):

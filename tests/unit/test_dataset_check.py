@@ -113,3 +113,37 @@ def test_any_label_text_is_accepted_and_readable_or_refused_with_an_input_error(
     rows = [_box_row(line.split()) for line in lines if line.strip()]
     for cls, *box in rows:
         assert 0 <= cls < CLASSES and all(np.isfinite(box))
+
+
+_yaml_values = st.recursive(
+    st.one_of(
+        st.none(), st.booleans(), st.integers(-5, 5), st.text(max_size=8), st.sampled_from(["images", "."])
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["path", "train", "val", "names", "nc", "test"]), _yaml_values, max_size=5
+    )
+)
+def test_any_data_yaml_loads_or_is_refused_with_an_input_error(tmp_path_factory, data):
+    """Fuzzed data yamls (keys of the right names, values of any shape) never crash the loader."""
+    import yaml
+
+    from edgecompress.data import load_split
+
+    folder = tmp_path_factory.mktemp("yaml")
+    (folder / "images").mkdir()
+    path = folder / "data.yaml"
+    path.write_text(yaml.safe_dump(data))
+    try:
+        split = load_split(path, "val", require_labels=False)
+    except InputError:
+        return
+    assert split.images and isinstance(split.names, list)
