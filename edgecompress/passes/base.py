@@ -32,7 +32,6 @@ class Pass(ABC):
     name: ClassVar[str]
     Config: ClassVar[type[PassConfig]] = PassConfig
     families: ClassVar[tuple[str, ...]] = ("yolo",)
-    requires: ClassVar[tuple[str, ...]] = ()
     # what the pass reads of the dataset's train split: "" nothing, "images" (statistics), "labels" (training)
     reads_train: ClassVar[str] = ""
 
