@@ -91,8 +91,22 @@ def hide_attention(model: nn.Module) -> list[tuple[nn.Module, nn.Module]]:
     return hidden
 
 
+def attention_modules(model: nn.Module) -> list[nn.Module]:
+    """Ultralytics' attention (``Attention`` in PSA/C2PSA/C3k2-attn blocks, YOLO12's ``AAttn``).
+
+    Their view/reshape/split chains give torch-pruning index mappings that grow on every pass of its
+    group search (VainF/Torch-Pruning#430, #525: YOLOv10 hung, YOLO12 ran out of memory at 24 GB,
+    YOLO26 at 12 GB). Ignored, they are never the root of a group; their output joins the block's
+    residual add, so the groups that would change their width are refused with them, and the
+    convs around them stay prunable.
+    """
+    from ultralytics.nn.modules.block import AAttn, Attention
+
+    return [m for m in model.modules() if isinstance(m, (Attention, AAttn))]
+
+
 def _meta_pruner(model: nn.Module, config: BNPruneConfig, example: Any, **settings: Any) -> Any:
-    """torch-pruning's MetaPruner scoring raw |γ|, with the head outputs and C2PSA attention left alone."""
+    """torch-pruning's MetaPruner scoring raw |γ|, with the head outputs and every attention left alone."""
     import torch_pruning as tp
 
     hidden = hide_attention(model)  # trace without attention; its input width stays fixed
@@ -104,7 +118,9 @@ def _meta_pruner(model: nn.Module, config: BNPruneConfig, example: Any, **settin
             global_pruning=False,
             max_pruning_ratio=config.max_layer_ratio,
             iterative_steps=1,
-            ignored_layers=head_output_layers(model) + [block.cv1 for block, _ in hidden],
+            ignored_layers=head_output_layers(model)
+            + [block.cv1 for block, _ in hidden]
+            + attention_modules(model),
             round_to=config.round_to,
             **settings,
         )
