@@ -99,6 +99,38 @@ def load_failure(exc: BaseException, limit: int = 120) -> str:
     return f"{type(root).__name__}: {text}" if text else type(root).__name__
 
 
+def check_runnable(yolo: Any, path: Path) -> None:
+    """One tiny forward pass: a module pickled by another Ultralytics version fails here, in a second.
+
+    (A YOLOv12 checkpoint saved by an older Ultralytics loads under 8.4, then fails in predict, export
+    and every compile step with ``'AAttn' object has no attribute 'qkv'``.)
+    """
+    import re
+
+    import torch
+    import ultralytics
+
+    model = yolo.model
+    stride = int(model.stride.max()) if getattr(model, "stride", None) is not None else 32
+    example = torch.zeros(1, 3, 2 * stride, 2 * stride, dtype=next(model.parameters()).dtype)
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(example)
+    except (AttributeError, TypeError, RuntimeError, KeyError) as exc:
+        named = re.search(r"'(\w+)' object", str(exc))
+        module = f"its {named.group(1)} module" if named else "a module"
+        version = ultralytics.__version__
+        cause = str(exc).splitlines()[0][:100].replace("(", "").replace(")", "")
+        raise InputError(
+            f"{path}: {module} does not run under Ultralytics {version}, it was saved by another "
+            f"version: {type(exc).__name__}: {cause}",
+            "load and re-save it with the Ultralytics it was trained with, or retrain it under this one",
+        ) from exc
+    finally:
+        model.train(was_training)
+
+
 def load_detector(path: str | Path) -> YoloDetector:
     """Load an Ultralytics detection checkpoint offline, with one clear error for each bad input."""
     enforce_offline()
@@ -120,6 +152,7 @@ def load_detector(path: str | Path) -> YoloDetector:
         raise InputError(
             f"{path} is a '{yolo.task}' model, not a detector", "pass a YOLO detection checkpoint"
         )
+    check_runnable(yolo, path)
     family = type(yolo.model).__name__
     if family != "DetectionModel":
         raise InputError(

@@ -60,6 +60,18 @@ def test_checkpoint_that_is_not_a_detector(capsys, tmp_path, tiny_digits, classi
     assert "'classify' model, not a detector" in line
 
 
+def test_checkpoint_from_another_ultralytics_is_refused_at_load(capsys, tmp_path, demo_model, tiny_digits):
+    """A module whose attributes differ from this Ultralytics' (YOLOv12's AAttn.qkv did) fails a forward."""
+    from ultralytics import YOLO
+
+    yolo = YOLO(str(demo_model))
+    del yolo.model.model[2].cv1.conv  # the saved module lacks an attribute this version's forward uses
+    old = tmp_path / "old.pt"
+    yolo.save(str(old))
+    line = _compile_fails(capsys, tmp_path, str(old), "--data", str(tiny_digits))
+    assert "its Conv module does not run under Ultralytics" in line and "another version" in line
+
+
 def test_rtdetr_checkpoint_is_refused_at_load(capsys, tmp_path, tiny_digits):
     from ultralytics import RTDETR
 
