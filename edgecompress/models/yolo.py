@@ -111,8 +111,10 @@ def check_runnable(yolo: Any, path: Path) -> None:
     import ultralytics
 
     model = yolo.model
+    if next(model.parameters()).dtype != torch.float32:  # Ultralytics loads checkpoints as float32
+        return
     stride = int(model.stride.max()) if getattr(model, "stride", None) is not None else 32
-    example = torch.zeros(1, 3, 2 * stride, 2 * stride, dtype=next(model.parameters()).dtype)
+    example = torch.zeros(1, 3, 2 * stride, 2 * stride)
     was_training = model.training
     try:
         with torch.no_grad():
