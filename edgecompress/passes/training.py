@@ -105,6 +105,22 @@ def guard_settings(config: TrainingConfig) -> dict[str, Any]:
     return {"guard": {"precise_bn": config.precise_bn, "diverge_loss": config.diverge_loss}}
 
 
+def rebase_checkpoint_paths(last: Path, overrides: dict[str, Any]) -> None:
+    """Point an unfinished run's stored paths (model, data, project) at this checkout's work folder.
+
+    Ultralytics stores them absolute; a run committed from one checkout then resumes in another.
+    """
+    import torch
+
+    checkpoint = torch.load(last, map_location="cpu", weights_only=False)
+    stored = checkpoint.get("train_args") or {}
+    wanted = {key: overrides[key] for key in ("model", "data", "project") if key in overrides}
+    if all(stored.get(key) == value for key, value in wanted.items()):
+        return
+    checkpoint["train_args"] = {**stored, **wanted}
+    torch.save(checkpoint, last)
+
+
 def train_or_resume(trainer_cls: type, overrides: dict[str, Any], work: Path, resume: bool) -> Any:
     """Train with ``trainer_cls``; with ``resume`` and an unfinished ``last.pt`` in ``work``, continue it."""
     import torch
@@ -118,6 +134,7 @@ def train_or_resume(trainer_cls: type, overrides: dict[str, Any], work: Path, re
         from edgecompress.ui import status
 
         status(f"resuming training from {last}")
+        rebase_checkpoint_paths(last, overrides)
         trainer = trainer_cls(overrides={"resume": str(last)})
     else:
         trainer = trainer_cls(overrides=overrides)

@@ -92,3 +92,17 @@ def test_a_bad_explicit_mask_fails_when_the_recipe_loads(tmp_path):
     path.write_text("stages:\n  - {pass: sparsity_train, mask: {ratio: 1.5}}\n")
     with pytest.raises(InputError, match="ratio"):
         load_recipe(path)
+
+
+def test_a_committed_run_resumes_from_another_checkout_path(tmp_path):
+    import torch
+
+    from edgecompress.passes.training import rebase_checkpoint_paths
+
+    last = tmp_path / "last.pt"
+    torch.save(
+        {"epoch": 3, "train_args": {"project": "/old/checkout/work", "data": "/old/d.yaml", "lr0": 0.1}}, last
+    )
+    rebase_checkpoint_paths(last, {"project": str(tmp_path), "data": str(tmp_path / "d.yaml"), "lr0": 0.5})
+    args = torch.load(last, weights_only=False)["train_args"]
+    assert args == {"project": str(tmp_path), "data": str(tmp_path / "d.yaml"), "lr0": 0.1}
