@@ -163,7 +163,7 @@ class BagSink(Sink):
         self.written = 0
 
     def send(self, result: FrameResult) -> None:
-        hdr = m.header(result.frame.stamp_ns, self.frame_id)
+        hdr = m.header(result.frame.stamp_ns, result.frame.frame_id or self.frame_id)
         data = m.encode(m.detections_to_msg(result.detections, hdr), m.DETECTIONS)
         self.output.write(self.topic, m.DETECTIONS, result.frame.stamp_ns, data)
         self.written += 1

@@ -2,10 +2,13 @@
 
 Images in (sensor_msgs/Image or CompressedImage) become BGR arrays; detections go out as
 vision_msgs/Detection2DArray with the input's header, so stamps and frame ids line up downstream.
+The builders take ``types`` (message name -> constructor): the rosbags typestore's by default, or
+``edgecompress.ros.idl.TYPES`` for live DDS, so bags, the ROS node and DDS share one conversion.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -64,6 +67,17 @@ def typestore() -> Any:
     return store
 
 
+def _types(types: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return typestore().types if types is None else types
+
+
+def octets(data: Any) -> np.ndarray:
+    """A message's ``uint8[]`` field (a numpy array from rosbags, bytes from DDS) as a uint8 array."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return np.frombuffer(data, dtype=np.uint8)
+    return np.asarray(data, dtype=np.uint8)
+
+
 def check_image_type(topic: str, msgtype: str) -> None:
     """Raise an InputError unless ``msgtype`` is an image message."""
     if msgtype not in IMAGE_TYPES:
@@ -90,7 +104,7 @@ def image_from_msg(msg: Any, msgtype: str) -> np.ndarray:
     import cv2
 
     if msgtype == COMPRESSED:
-        image = cv2.imdecode(np.asarray(msg.data, dtype=np.uint8), cv2.IMREAD_COLOR)
+        image = cv2.imdecode(octets(msg.data), cv2.IMREAD_COLOR)
         if image is None:
             raise InputError(f"cannot decode CompressedImage (format {msg.format!r})", "publish jpeg or png")
         return image
@@ -101,7 +115,7 @@ def image_from_msg(msg: Any, msgtype: str) -> np.ndarray:
     channels, dtype, conversion = _ENCODINGS[msg.encoding]
     itemsize = np.dtype(dtype).itemsize
     row = msg.width * channels * itemsize
-    data = np.asarray(msg.data, dtype=np.uint8)
+    data = octets(msg.data)
     if msg.step < row or data.size < msg.step * msg.height:
         raise InputError(
             f"Image data too short: {data.size} bytes for {msg.height}x{msg.width} {msg.encoding} "
@@ -118,19 +132,19 @@ def image_from_msg(msg: Any, msgtype: str) -> np.ndarray:
     return cv2.cvtColor(image, getattr(cv2, conversion)) if conversion else image
 
 
-def header(stamp_ns: int, frame_id: str) -> Any:
+def header(stamp_ns: int, frame_id: str, types: Mapping[str, Any] | None = None) -> Any:
     """A std_msgs/Header for a wall-clock time in nanoseconds."""
-    types = typestore().types
+    types = _types(types)
     stamp = types["builtin_interfaces/msg/Time"](
         sec=stamp_ns // 1_000_000_000, nanosec=stamp_ns % 1_000_000_000
     )
     return types["std_msgs/msg/Header"](stamp=stamp, frame_id=frame_id)
 
 
-def image_to_msg(image: np.ndarray, hdr: Any) -> Any:
+def image_to_msg(image: np.ndarray, hdr: Any, types: Mapping[str, Any] | None = None) -> Any:
     """A bgr8 sensor_msgs/Image of a BGR uint8 array."""
     height, width = image.shape[:2]
-    return typestore().types[IMAGE](
+    return _types(types)[IMAGE](
         header=hdr,
         height=height,
         width=width,
@@ -141,9 +155,9 @@ def image_to_msg(image: np.ndarray, hdr: Any) -> Any:
     )
 
 
-def detections_to_msg(detections: Detections, hdr: Any) -> Any:
+def detections_to_msg(detections: Detections, hdr: Any, types: Mapping[str, Any] | None = None) -> Any:
     """A vision_msgs/Detection2DArray: box centre and size in image pixels, class name as class_id."""
-    types = typestore().types
+    types = _types(types)
     pose = types["geometry_msgs/msg/PoseWithCovariance"](
         pose=types["geometry_msgs/msg/Pose"](
             position=types["geometry_msgs/msg/Point"](x=0.0, y=0.0, z=0.0),

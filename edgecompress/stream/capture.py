@@ -23,8 +23,18 @@ class Frame:
 
     index: int
     image: np.ndarray
-    stamp_ns: int  # wall clock (time.time_ns) at capture: the timestamp sinks publish
+    stamp_ns: int  # wall clock (time.time_ns) at capture, or the source's own stamp: what sinks publish
     captured_at: float  # time.perf_counter() at capture: the start of the end-to-end latency
+    frame_id: str = ""  # the source's frame id (a ROS header's); sinks fall back to their own
+
+
+@dataclass
+class StampedImage:
+    """What a source yields when it stamps its own images (a ROS 2 topic: the message header)."""
+
+    image: np.ndarray
+    stamp_ns: int
+    frame_id: str = ""
 
 
 RECONNECTS = 2  # a live source that stops delivering is reopened this many times before it counts as lost
@@ -41,9 +51,12 @@ class FrameSource:
     live = False
     lost: str | None = None
 
-    def frames(self) -> Iterator[np.ndarray]:
-        """Yield BGR uint8 images until the source ends."""
+    def frames(self) -> Iterator[np.ndarray | StampedImage]:
+        """Yield BGR uint8 images (or stamped ones) until the source ends."""
         raise NotImplementedError
+
+    def watch(self, stop: threading.Event) -> None:
+        """Hand over the run's stop event, so a source that waits for data can end its wait early."""
 
     def close(self) -> None:
         """Release the device or file."""
@@ -201,6 +214,13 @@ class LatestFrameSlot:
                 self.dropped += 1
 
 
+def _frame(index: int, item: np.ndarray | StampedImage) -> Frame:
+    """A Frame stamped now (or with the source's stamp) for an image from ``FrameSource.frames``."""
+    if isinstance(item, StampedImage):
+        return Frame(index, item.image, item.stamp_ns, time.perf_counter(), item.frame_id)
+    return Frame(index, item, time.time_ns(), time.perf_counter())
+
+
 class CaptureThread(threading.Thread):
     """Reads the source into the slot, stamping each frame; stops at the end of the source or on ``stop``."""
 
@@ -213,10 +233,13 @@ class CaptureThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            for index, image in enumerate(self.source.frames()):
-                if self.stop.is_set() or (self.max_frames is not None and index >= self.max_frames):
+            self.source.watch(self.stop)
+            for index, item in enumerate(self.source.frames()):
+                if self.stop.is_set():
                     break
-                self.slot.put(Frame(index, image, time.time_ns(), time.perf_counter()), self.stop)
+                self.slot.put(_frame(index, item), self.stop)
+                if self.max_frames is not None and index + 1 >= self.max_frames:
+                    break  # now, not after waiting for one more frame from a live source
         except BaseException as exc:  # reported by the runner on the main thread
             self.error = exc
         finally:

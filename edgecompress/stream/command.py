@@ -8,11 +8,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from edgecompress.errors import InputError
+from edgecompress.ros import run_options as ros2
 
 if TYPE_CHECKING:
+    from edgecompress.stream.capture import FrameSource
     from edgecompress.stream.sinks.base import Sink
 
-SINKS = ("json", "mavlink", "ros2bag", "display")
+SINKS = ("json", "mavlink", "ros2bag", "display", "ros2:TOPIC")
+
+
+def sink_name(value: str) -> str:
+    """A ``--sink`` value: one of SINKS, or ``ros2:/topic`` (checked before the model loads)."""
+    if value in SINKS[:-1] or ros2.is_ros2(value):
+        return value
+    raise argparse.ArgumentTypeError(f"invalid choice: {value!r} (choose from {', '.join(SINKS)})")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,10 +30,14 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         required=True,
-        help="video file, rtsp://... URL, /dev/videoN (or camera index), image folder",
+        help="video file, rtsp://... URL, /dev/videoN (or camera index), image folder, ros2:/image/topic",
     )
     parser.add_argument(
-        "--sink", action="append", choices=SINKS, help="where detections go (repeatable; json)"
+        "--sink",
+        action="append",
+        type=sink_name,
+        metavar="{" + ",".join(SINKS) + "}",
+        help="where detections go (repeatable; json)",
     )
     parser.add_argument(
         "--out", help="json: output file (default stdout); ros2bag: output bag (.mcap file or dir)"
@@ -57,7 +70,12 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     m.add_argument("--rate", type=float, default=10.0, help="max LANDING_TARGET and DEBUG_VECT messages/s")
     r = parser.add_argument_group("ros2bag sink")
     r.add_argument("--topic", default="/edgecompress/detections", help="Detection2DArray topic in the bag")
-    r.add_argument("--frame-id", default="camera", help="header.frame_id of the written messages")
+    r.add_argument(
+        "--frame-id",
+        default="camera",
+        help="header.frame_id of the written messages (ros2bag and ros2 sinks; a ros2 source's own wins)",
+    )
+    ros2.add_ros2_arguments(parser)
 
 
 def class_index(names: list[str], wanted: str) -> int:
@@ -79,6 +97,7 @@ def _check_options(args: argparse.Namespace, sinks: list[str]) -> None:
         raise InputError("--sink ros2bag needs --out", "pass --out detections.mcap")
     if args.max_frames is not None and args.max_frames <= 0:
         raise InputError("--max-frames must be positive", "omit it to run until the source ends")
+    ros2.check(args, sinks)
     if not (Path(args.artifact) / "artifact.json").is_file():
         raise InputError(
             f"{args.artifact} is not an edgecompress artifact", "pass a folder written by compile"
@@ -109,6 +128,8 @@ def build_sinks(args: argparse.Namespace, sinks: list[str], names: list[str]) ->
                 from edgecompress.ros.bag import BagSink
 
                 built.append(BagSink(args.out, args.topic, args.frame_id))
+            elif ros2.is_ros2(name):
+                built.append(ros2.open_sink(args, name))
     except BaseException:
         for sink in built:
             sink.close()
@@ -131,10 +152,18 @@ def _plain_status(every_s: float):  # type: ignore[no-untyped-def]
     return emit
 
 
+def open_source(spec: str, args: argparse.Namespace) -> FrameSource:
+    """The frame source of ``--source``: a ROS 2 topic, or what ``capture.open_source`` opens."""
+    if ros2.is_ros2(spec):
+        return ros2.open_source(args)
+    from edgecompress.stream.capture import open_source as open_capture
+
+    return open_capture(spec)
+
+
 def run_command(args: argparse.Namespace) -> int:
     """``edgecompress run``: 0 when the source ended or was stopped cleanly; 1 if a live source was lost."""
     from edgecompress.runtime.detector import load_detector_artifact
-    from edgecompress.stream.capture import open_source
     from edgecompress.stream.runner import run_stream
     from edgecompress.ui import console
 
@@ -144,7 +173,7 @@ def run_command(args: argparse.Namespace) -> int:
         from edgecompress.stream.sinks.mavlink import load_camera
 
         load_camera(args.camera)  # a bad camera file fails before the model loads
-    source = open_source(args.source)
+    source = open_source(args.source, args)
     try:
         detector = load_detector_artifact(args.artifact, conf=args.conf if args.conf is not None else 0.25)
         built = build_sinks(args, sinks, detector.names)

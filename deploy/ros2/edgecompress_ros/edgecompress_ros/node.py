@@ -1,21 +1,24 @@
 """The detector node: a thin rclpy shell over ``edgecompress.ros.messages.process_image_cdr``.
 
 It subscribes to the image topic *serialized* (``raw=True``), hands the CDR bytes to the tested core
-(the same code ``edgecompress bag`` runs over recorded bags) and publishes the CDR bytes it returns,
-so the node itself does no message conversion.
+(the same code ``edgecompress bag`` runs over recorded bags, and whose messages ``edgecompress run
+--source ros2:`` reads from DDS) and publishes the CDR bytes it returns, so the node itself does no
+message conversion. Its QoS parameters mean what ``edgecompress.ros.qos.profile`` says, as for
+``edgecompress run``.
 """
 
 from __future__ import annotations
 
 import rclpy
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
 from vision_msgs.msg import Detection2DArray
 
 import edgecompress
 from edgecompress.errors import EdgecompressError
 from edgecompress.ros.messages import COMPRESSED, IMAGE, process_image_cdr
+from edgecompress.ros.qos import DEFAULT, QosSpec, profile
 
 PARAMETERS = {
     "artifact": "",
@@ -25,8 +28,19 @@ PARAMETERS = {
     "annotated_topic": "",
     "score_threshold": 0.25,
     "qos": "sensor_data",
-    "qos_depth": 1,
+    "qos_depth": 5,
 }
+
+
+def rclpy_qos(spec: QosSpec) -> QoSProfile:
+    """The rclpy profile of a QoS spec: keep last ``depth``, volatile, reliable or best effort."""
+    reliability = ReliabilityPolicy.RELIABLE if spec.reliable else ReliabilityPolicy.BEST_EFFORT
+    return QoSProfile(
+        history=HistoryPolicy.KEEP_LAST,
+        depth=spec.depth,
+        reliability=reliability,
+        durability=DurabilityPolicy.VOLATILE,
+    )
 
 
 class DetectorNode(Node):
@@ -41,15 +55,13 @@ class DetectorNode(Node):
             )
         self.detector = edgecompress.load(p["artifact"], conf=float(p["score_threshold"]))
         self.msgtype = COMPRESSED if p["compressed"] else IMAGE
-        if p["qos"] == "sensor_data":
-            qos = qos_profile_sensor_data
-        elif p["qos"] == "reliable":
-            qos = QoSProfile(depth=int(p["qos_depth"]), reliability=ReliabilityPolicy.RELIABLE)
-        else:
-            raise SystemExit(f"error: parameter qos must be sensor_data or reliable, not {p['qos']!r}")
+        try:
+            qos = rclpy_qos(profile(p["qos"], int(p["qos_depth"])))
+        except EdgecompressError as exc:
+            raise SystemExit(f"error: parameter qos/qos_depth: {exc}") from exc
         image_type = CompressedImage if p["compressed"] else Image
         self.create_subscription(image_type, p["image_topic"], self.on_image, qos, raw=True)
-        self.detections = self.create_publisher(Detection2DArray, p["detections_topic"], 10)
+        self.detections = self.create_publisher(Detection2DArray, p["detections_topic"], rclpy_qos(DEFAULT))
         self.annotated = (
             self.create_publisher(Image, p["annotated_topic"], qos) if p["annotated_topic"] else None
         )
