@@ -129,6 +129,11 @@ def plan(
             f"{data} has {len(val.names)} classes but the model has {len(detector.names)}",
             "pass the data yaml the model was trained on, or --set measure.single_cls=true",
         )
+    if the_recipe.lower.nms_free and not detector.has_one_to_one_head:
+        raise InputError(
+            f"lower.nms_free needs an end-to-end (one-to-one) head; {Path(model).name} has none",
+            "drop lower.nms_free, or compile a YOLO26 / YOLOv10 model",
+        )
     size = check_imgsz(imgsz, detector.stride) or the_recipe.measure.imgsz or detector.train_imgsz
     check_dataset(the_recipe, data, val)
     spec, cached = (
@@ -169,7 +174,8 @@ def _lower(
 
 def _export(ctx: CompileContext, detector: YoloDetector, folder: Path) -> Path:
     with foreign_output():
-        return detector.export_onnx(folder, ctx.imgsz, ctx.recipe.lower.simplify, ctx.recipe.lower.opset)
+        lower = ctx.recipe.lower
+        return detector.export_onnx(folder, ctx.imgsz, lower.simplify, lower.opset, lower.nms_free)
 
 
 def _run_stages(ctx: CompileContext, build: Path) -> tuple[YoloDetector, list[MeasuredRuntime]]:
@@ -213,7 +219,13 @@ def _baseline_rows(ctx: CompileContext, build: Path) -> list[MeasuredRuntime]:
         return []
     original = ctx.detector
     rows = [
-        MeasuredRuntime("original", "original", original.torch_runtime(ctx.target.threads), original, None)
+        MeasuredRuntime(
+            "original",
+            "original",
+            original.torch_runtime(ctx.target.threads, ctx.recipe.lower.nms_free),
+            original,
+            None,
+        )
     ]
     if ctx.precision != "fp32" or ctx.recipe.stages:
         status(f"lowering baseline: {ctx.backend.name} fp32")

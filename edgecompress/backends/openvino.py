@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -10,23 +9,13 @@ from typing import Any
 import numpy as np
 
 from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
+from edgecompress.backends.head_scope import head_decode_names
 from edgecompress.config.target import TargetProfile
-
-_HEAD_CONV_BRANCH = re.compile(r"^cv\d")
 
 
 def decode_scope_names(ov_model: Any) -> list[str]:
-    """Names of the detection head's decoding ops (DFL, box arithmetic, class sigmoid) to keep in float.
-
-    In an Ultralytics ONNX export the head is the highest ``/model.N/``; its ``cv2``/``cv3`` conv
-    branches are quantized, everything else under it is decoding.
-    """
-    names = [op.get_friendly_name() for op in ov_model.get_ops()]
-    indices = [int(m.group(1)) for n in names if (m := re.match(r"^/model\.(\d+)/", n))]
-    if not indices:
-        return []
-    head = f"/model.{max(indices)}/"
-    return [n for n in names if n.startswith(head) and not _HEAD_CONV_BRANCH.match(n[len(head) :])]
+    """Names of the detection head's decoding ops (DFL, box arithmetic, class sigmoid) to keep in float."""
+    return head_decode_names([op.get_friendly_name() for op in ov_model.get_ops()])
 
 
 def executed_precision(compiled: Any) -> str | None:

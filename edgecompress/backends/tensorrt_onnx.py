@@ -20,29 +20,19 @@ from typing import Any
 import numpy as np
 
 from edgecompress.backends.base import Lowered
+from edgecompress.backends.head_scope import head_decode_names
 from edgecompress.errors import InputError
 
 QDQ_INSTALL = (
     'pip install "nvidia-modelopt==0.47.0" onnx-graphsurgeon polygraphy onnxconverter-common onnxscript '
     "huggingface_hub lief (not its [onnx] extra)"
 )
-_HEAD_CONV_BRANCH = re.compile(r"^cv\d")
 
 
 def check_qdq_available() -> None:
     """Raise InputError when ModelOpt (the INT8 Q/DQ quantizer) is not installed."""
     if importlib.util.find_spec("modelopt") is None:
         raise InputError("INT8 for TensorRT needs NVIDIA ModelOpt, which is not installed", QDQ_INSTALL)
-
-
-def head_decode_nodes(node_names: list[str]) -> list[str]:
-    """ONNX node names of the detection head's decoding (everything under the last ``/model.N/``
-    except its ``cv2``/``cv3`` conv branches), kept in float as the OpenVINO path does."""
-    indices = [int(m.group(1)) for n in node_names if (m := re.match(r"^/model\.(\d+)/", n))]
-    if not indices:
-        return []
-    head = f"/model.{max(indices)}/"
-    return [n for n in node_names if n.startswith(head) and not _HEAD_CONV_BRANCH.match(n[len(head) :])]
 
 
 def count_qdq(onnx_path: Path) -> int:
@@ -113,7 +103,7 @@ def quantize_qdq(onnx_path: Path, output: Path, calibration: list[np.ndarray]) -
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # ModelOpt imports huggingface_hub; never let it download
     import onnx
 
-    excluded = head_decode_nodes([n.name for n in onnx.load(str(onnx_path)).graph.node])
+    excluded = head_decode_names([n.name for n in onnx.load(str(onnx_path)).graph.node])
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ec-qdq-") as tmp, open(os.devnull, "w") as sink:
         source = Path(tmp) / "model.onnx"

@@ -33,6 +33,12 @@ class LowerSettings(StrictModel):
     calibration: str = "default"
     simplify: bool = True
     opset: int | None = Field(None, ge=11)
+    nms_free: bool = Field(
+        False,
+        description="lower the model's one-to-one head (YOLO26, YOLOv10: Ultralytics' `nms=False`): the "
+        "graph outputs its top max_det boxes and needs no NMS; default is Ultralytics' default, the "
+        "one-to-many head with NMS after the model",
+    )
     accuracy_guard: AccuracyGuardSettings = AccuracyGuardSettings()
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from edgecompress.backends.base import Runtime
 from edgecompress.data import DetectionSplit
-from edgecompress.runtime.postprocess import postprocess
+from edgecompress.runtime.postprocess import is_end_to_end, postprocess
 from edgecompress.runtime.preprocess import preprocess, read_image
 from edgecompress.ui import track
 
@@ -54,7 +54,10 @@ def _image_stats(
     image = read_image(image_path)
     batch, infos = preprocess([image], imgsz)
     raw = runtime(batch)
-    if single_cls:
+    if single_cls and is_end_to_end(raw, len(split.names)):
+        raw = raw.copy()
+        raw[..., 5] = 0
+    elif single_cls:
         raw = np.concatenate([raw[:, :4], raw[:, 4:].max(1, keepdims=True)], axis=1)
     det = postprocess(raw, infos, split.names, conf=conf, iou=iou, max_det=300, multi_label=True)[0]
     gt_cls, gt_xyxy = _ground_truth_xyxy(split, image_path, image.shape[:2])

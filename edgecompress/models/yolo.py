@@ -48,17 +48,38 @@ class YoloDetector:
 
         return int(get_num_params(self.torch_model)), float(get_flops(self.torch_model, imgsz))
 
+    @property
+    def has_one_to_one_head(self) -> bool:
+        """Whether the head has an NMS-free one-to-one branch (YOLO26, YOLOv10)."""
+        return getattr(self.torch_model.model[-1], "one2one_cv2", None) is not None
+
     def export_onnx(
-        self, work_dir: Path, imgsz: int, simplify: bool = True, opset: int | None = None
+        self,
+        work_dir: Path,
+        imgsz: int,
+        simplify: bool = True,
+        opset: int | None = None,
+        nms_free: bool = False,
     ) -> Path:
-        """Export a static batch-1 ONNX with Ultralytics' exporter (onnxslim-simplified) into ``work_dir``."""
+        """Export a static batch-1 ONNX with Ultralytics' exporter (onnxslim-simplified) into ``work_dir``.
+
+        ``nms_free`` exports the one-to-one head (output (1, max_det, 6): x1, y1, x2, y2, score,
+        class); otherwise the one-to-many head's (1, 4 + nc, anchors), as Ultralytics does by default.
+        """
         from ultralytics import YOLO
 
         work_dir.mkdir(parents=True, exist_ok=True)
         copy = work_dir / "model.pt"
         shutil.copyfile(self.checkpoint, copy)
         exported = YOLO(str(copy)).export(
-            format="onnx", imgsz=imgsz, batch=1, dynamic=False, simplify=simplify, opset=opset, device="cpu"
+            format="onnx",
+            imgsz=imgsz,
+            batch=1,
+            dynamic=False,
+            simplify=simplify,
+            opset=opset,
+            device="cpu",
+            nms=False if nms_free else None,
         )
         return Path(exported)
 
@@ -72,13 +93,16 @@ class YoloDetector:
         wrapper.save(str(path))
         return load_detector(path)
 
-    def torch_runtime(self, threads: int | None = None) -> Any:
-        """An eager PyTorch runtime of a fused copy of this model."""
+    def torch_runtime(self, threads: int | None = None, nms_free: bool = False) -> Any:
+        """An eager PyTorch runtime of a fused copy of this model (its one-to-one head if ``nms_free``)."""
         import copy
 
         from edgecompress.backends.torch_eager import TorchRuntime
 
-        model = copy.deepcopy(self.torch_model).float().fuse().eval()
+        model = copy.deepcopy(self.torch_model).float()
+        if nms_free:
+            model.end2end = True  # before fuse(), which drops the head branch not selected
+        model = model.fuse().eval()
         return TorchRuntime(model, threads)
 
 

@@ -28,7 +28,7 @@ def candidate_latency_ms(model: Any, ratio: float, ctx: CompileContext, config: 
     folder = ctx.stage_dir / f"budget-{ratio:.4f}"
     candidate = ctx.detector.with_model(pruned, folder / "model.pt")
     with foreign_output():
-        onnx = candidate.export_onnx(folder / "onnx", ctx.imgsz)
+        onnx = candidate.export_onnx(folder / "onnx", ctx.imgsz, nms_free=ctx.recipe.lower.nms_free)
         lowered = ctx.backend.lower(onnx, folder / "lowered", ctx.target, "fp32", None)
     runtime = ctx.backend.load(lowered.model_file, ctx.target, "fp32")
     batch = np.zeros((ctx.target.latency.batch, 3, ctx.imgsz, ctx.imgsz), dtype=np.float32)

@@ -1,4 +1,10 @@
-"""The one postprocess every backend shares: decode the raw head output, NMS, map boxes back."""
+"""The one postprocess every backend shares: decode the raw head output, NMS, map boxes back.
+
+Two output forms: the one-to-many head's (B, 4 + nc, anchors) of centre boxes and class scores,
+decoded and NMS-ed here, and an end-to-end (NMS-free) head's (B, max_det, 6) rows of x1, y1, x2, y2,
+score, class, only filtered by score. They are told apart by the second axis: 4 + nc for the former
+(the anchors axis is never 6 long, so the two cannot be confused).
+"""
 
 from __future__ import annotations
 
@@ -91,6 +97,21 @@ def decode_image(
     return boxes[keep], score[keep], cls[keep].astype(np.int64)
 
 
+def is_end_to_end(raw: np.ndarray, nc: int) -> bool:
+    """Whether a batch output (B, ·, ·) is an NMS-free head's (B, max_det, 6) rather than (B, 4 + nc, N)."""
+    return raw.ndim == 3 and raw.shape[1] != 4 + nc and raw.shape[2] == 6
+
+
+def decode_end_to_end(
+    rows: np.ndarray, conf: float, max_det: int = 300
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image's NMS-free rows (K, 6: xyxy in input pixels, score, class) above ``conf``, best first."""
+    rows = rows.astype(np.float32, copy=False)
+    kept = rows[rows[:, 4] > conf]
+    kept = kept[np.argsort(-kept[:, 4], kind="stable")[:max_det]]
+    return kept[:, :4], kept[:, 4], kept[:, 5].round().astype(np.int64)
+
+
 def scale_boxes(boxes: np.ndarray, info: LetterboxInfo) -> np.ndarray:
     """Map xyxy boxes from network-input pixels back to original-image pixels, clipped to the image."""
     out = boxes.copy()
@@ -111,9 +132,13 @@ def postprocess(
     max_det: int = 300,
     multi_label: bool = False,
 ) -> list[Detections]:
-    """Turn a raw batch output (B, 4+nc, N) into one :class:`Detections` per image."""
+    """Turn a raw batch output (B, 4+nc, N) or (B, max_det, 6) into one :class:`Detections` per image."""
+    end_to_end = is_end_to_end(raw, len(names))
     results = []
     for image_raw, info in zip(raw, infos, strict=True):
-        boxes, scores, class_ids = decode_image(image_raw, conf, iou, max_det, multi_label)
+        if end_to_end:
+            boxes, scores, class_ids = decode_end_to_end(image_raw, conf, max_det)
+        else:
+            boxes, scores, class_ids = decode_image(image_raw, conf, iou, max_det, multi_label)
         results.append(Detections(scale_boxes(boxes, info), scores, class_ids, names))
     return results

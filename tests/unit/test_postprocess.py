@@ -61,3 +61,29 @@ def test_unreadable_image_is_an_input_error(tmp_path):
         read_image(bad)
     with pytest.raises(InputError, match="file not found"):
         read_image(tmp_path / "missing.jpg")
+
+
+def test_an_nms_free_output_is_filtered_by_score_not_suppressed():
+    """(B, max_det, 6) rows of an end-to-end head: overlapping boxes both stay, best first."""
+    from edgecompress.runtime.postprocess import is_end_to_end, postprocess
+    from edgecompress.runtime.preprocess import LetterboxInfo
+
+    rows = np.zeros((1, 300, 6), dtype=np.float32)
+    rows[0, 0] = [10, 10, 50, 50, 0.6, 2]
+    rows[0, 1] = [12, 12, 50, 50, 0.9, 2]  # overlaps the first: NMS would drop one of them
+    rows[0, 2] = [0, 0, 5, 5, 0.1, 1]  # below conf
+    names = [str(i) for i in range(3)]
+    assert is_end_to_end(rows, len(names)) and not is_end_to_end(np.zeros((1, 7, 2100)), len(names))
+    info = LetterboxInfo(gain=0.5, pad_x=0.0, pad_y=0.0, original_shape=(640, 640))
+    det = postprocess(rows, [info], names, conf=0.25)[0]
+    assert det.scores.tolist() == pytest.approx([0.9, 0.6])
+    assert det.class_ids.tolist() == [2, 2]
+    assert det.boxes[0].tolist() == pytest.approx([24, 24, 100, 100])
+
+
+def test_two_classes_raw_output_is_not_taken_for_nms_free():
+    """nc = 2 gives (B, 6, anchors): the second axis is 4 + nc, so it is decoded and NMS-ed."""
+    from edgecompress.runtime.postprocess import is_end_to_end
+
+    assert not is_end_to_end(np.zeros((1, 6, 2100)), 2)
+    assert is_end_to_end(np.zeros((1, 300, 6)), 2)

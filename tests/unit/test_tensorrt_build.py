@@ -10,7 +10,6 @@ from edgecompress.backends.tensorrt_build import (
     trtexec_build_argv,
     version_mismatches,
 )
-from edgecompress.backends.tensorrt_onnx import head_decode_nodes
 from edgecompress.config import load_target
 from edgecompress.errors import InputError
 
@@ -103,17 +102,3 @@ def test_l4t_release_line():
     line = "# R36 (release), REVISION: 4.0, GCID: 37537400, BOARD: generic, EABI: aarch64, DATE: Fri Sep 13"
     assert parse_l4t(line) == "36.4.0"
     assert parse_l4t("something else\n") == "something else"
-
-
-def test_head_decode_nodes_keep_the_conv_branches_quantizable():
-    names = [
-        "/model.0/conv/Conv",
-        "/model.22/cv2.0/cv2.0.0/conv/Conv",
-        "/model.22/cv3.2/cv3.2.2/Conv",
-        "/model.22/dfl/conv/Conv",
-        "/model.22/dfl/Softmax",
-        "/model.22/Sigmoid",
-        "/model.22/Concat_3",
-    ]
-    assert head_decode_nodes(names) == names[3:]
-    assert head_decode_nodes(["Conv_0"]) == []
