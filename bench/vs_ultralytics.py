@@ -67,7 +67,7 @@ def ultralytics_style(xml: Path, threads: int | None, force_f32: bool) -> Any:
     """
     import openvino as ov
 
-    from edgecompress.backends.openvino import OpenVINORuntime
+    from edgecompress.backends.openvino_runtime import OpenVINORuntime
 
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
     if force_f32:

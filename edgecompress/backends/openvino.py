@@ -10,20 +10,13 @@ import numpy as np
 
 from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
 from edgecompress.backends.head_scope import head_decode_names
+from edgecompress.backends.openvino_runtime import OpenVINORuntime
 from edgecompress.config.target import TargetProfile
 
 
 def decode_scope_names(ov_model: Any) -> list[str]:
     """Names of the detection head's decoding ops (DFL, box arithmetic, class sigmoid) to keep in float."""
     return head_decode_names([op.get_friendly_name() for op in ov_model.get_ops()])
-
-
-def executed_precision(compiled: Any) -> str | None:
-    """The float precision a compiled model runs its non-quantized ops in (``f32``, ``bf16``, ``f16``)."""
-    try:
-        return compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
-    except Exception:  # a device plugin without the property
-        return None
 
 
 def load_config(profile: TargetProfile, precision: str) -> dict[str, Any]:
@@ -51,28 +44,6 @@ def qdq_onnx_settings() -> dict[str, Any]:
     from edgecompress.measure.environment import isa_flags
 
     return {} if "avx512f" in isa_flags() else {"LP_TRANSFORMS_MODE": "NO"}
-
-
-class OpenVINORuntime(Runtime):
-    """A compiled OpenVINO model."""
-
-    name = "openvino"
-
-    def __init__(self, compiled: Any, precision: str, device: str) -> None:
-        self._request = compiled.create_infer_request()
-        self.precision = precision
-        self.device = device
-        self.executed_precision = executed_precision(compiled)
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        result = self._request.infer({0: batch})
-        return np.asarray(next(iter(result.values())))
-
-    @property
-    def version(self) -> str:
-        import openvino
-
-        return openvino.__version__.split("-")[0]
 
 
 class OpenVINOBackend(Backend):

@@ -61,7 +61,7 @@ def layer_name(friendly_name: str) -> str:
 def _runtime(ov_model: Any, precision: str) -> Any:
     import openvino as ov
 
-    from edgecompress.backends.openvino import OpenVINORuntime
+    from edgecompress.backends.openvino_runtime import OpenVINORuntime
 
     config = {"INFERENCE_PRECISION_HINT": "f32"} if precision == "fp32" else {}
     return OpenVINORuntime(ov.Core().compile_model(ov_model, "CPU", config), precision, "CPU")
@@ -75,7 +75,7 @@ def guarded_quantize(
     import openvino as ov
     from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters
 
-    from edgecompress.backends.openvino import OpenVINORuntime
+    from edgecompress.backends.openvino_runtime import OpenVINORuntime
 
     def validate(compiled: Any, items: Any) -> tuple[float, list[float]]:
         return guard.metric(OpenVINORuntime(compiled, "int8", "CPU"), list(items))

@@ -87,7 +87,7 @@ def rank_layers(
     """Rank the quantizable layers (``pattern``: a regex on their names) by mAP50-95 loss, largest first."""
     import openvino as ov
 
-    from edgecompress.backends.openvino import OpenVINORuntime
+    from edgecompress.backends.openvino_runtime import OpenVINORuntime
     from edgecompress.ui import track
 
     core = ov.Core()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from edgecompress.report.scatter import scatter_plot
 from edgecompress.report.schema import MeasuredOn, Report, StageRow
 
 PLOT_NAME = "report.png"
@@ -28,30 +29,6 @@ def _row_line(row: StageRow) -> str:
         f"{_fmt(lat.p50_ms if lat else None, 1)} | {_fmt(lat.p95_ms if lat else None, 1)} | "
         f"{_fmt(lat.fps if lat else None, 1)} | {_fmt(row.wall_s, 1)} |"
     )
-
-
-def scatter_plot(
-    report: Report, path: Path, points: list[tuple[float, float, str]], xlabel: str, ylabel: str
-) -> Path:
-    """A labelled scatter of (latency, metric, label) points, titled with the model and target."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=110)
-    for x, y, label in points:
-        ax.scatter(x, y, s=60)
-        ax.annotate(label, (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
-    ax.set_xlabel(f"{xlabel} ({report.environment.get('cpu', '')[:40]})")
-    ax.set_ylabel(ylabel)
-    ax.set_title(f"{Path(report.model.source).name} → {report.target['name']}")
-    ax.grid(alpha=0.3)
-    ax.margins(x=0.25, y=0.15)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
 
 
 def render_plot(report: Report, path: Path) -> Path:

@@ -44,7 +44,7 @@ HEADER = [
 
 def render_policy_plot(report: Report, path: Path) -> Path:
     """Action-chunk error against p50 latency per action chunk, one point per row."""
-    from edgecompress.report.render import scatter_plot
+    from edgecompress.report.scatter import scatter_plot
 
     points = [
         (row.latency.p50_ms, row.policy.action_mse, f"{row.name} ({row.measured_on.runtime})")
