@@ -10,6 +10,7 @@ import numpy as np
 
 from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
 from edgecompress.backends.head_scope import head_decode_names
+from edgecompress.backends.openvino_ptq import quantize
 from edgecompress.backends.openvino_runtime import OpenVINORuntime
 from edgecompress.config.target import TargetProfile
 
@@ -102,13 +103,7 @@ class OpenVINOBackend(Backend):
 
             quantized, details["accuracy_guard"] = guarded_quantize(ov_model, calibration, ignored, guard)
             return quantized, details
-        quantized = nncf.quantize(
-            ov_model,
-            nncf.Dataset(calibration),
-            preset=nncf.QuantizationPreset.MIXED,
-            subset_size=len(calibration),
-            ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
-        )
+        quantized = quantize(ov_model, calibration, ignored)
         return quantized, details
 
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:

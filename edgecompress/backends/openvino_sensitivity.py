@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from edgecompress.backends.openvino_guard import layer_name
+from edgecompress.backends.openvino_ptq import quantize
 
 LAYER_TYPES = ("Convolution", "GroupConvolution", "MatMul")
 
@@ -41,22 +42,6 @@ class SensitivityResult:
     def as_dict(self) -> dict:
         """JSON-ready form."""
         return asdict(self)
-
-
-def quantize(ov_model: Any, calibration: list[np.ndarray], ignored: list[str]) -> Any:
-    """NNCF post-training INT8 of ``ov_model`` as a compile does it, except the ``ignored`` ops."""
-    import logging
-
-    import nncf
-
-    nncf.set_log_level(logging.ERROR)
-    return nncf.quantize(
-        ov_model,
-        nncf.Dataset(calibration),
-        preset=nncf.QuantizationPreset.MIXED,
-        subset_size=len(calibration),
-        ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
-    )
 
 
 def quantizable_layers(ov_model: Any, ignored: list[str]) -> list[str]:

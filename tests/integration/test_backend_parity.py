@@ -24,9 +24,9 @@ def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / (area_a[:, None] + area_b[None, :] - inter)
 
 
-def assert_same_boxes(reference: Detections, other: Detections, what: str) -> int:
+def assert_same_boxes(reference: Detections, other: Detections, what: str, conf: float = CONF) -> int:
     """Every confident reference box has a same-class box in ``other`` with IoU >= 0.99, score within 1e-3."""
-    confident = reference.scores >= CONF + MARGIN
+    confident = reference.scores >= conf + MARGIN
     iou = _box_iou(reference.boxes[confident], other.boxes) if len(other) else np.zeros((confident.sum(), 0))
     for row, ref_idx in enumerate(np.flatnonzero(confident)):
         same_class = other.class_ids == reference.class_ids[ref_idx]
@@ -36,7 +36,7 @@ def assert_same_boxes(reference: Detections, other: Detections, what: str) -> in
         )
         best = candidates[np.argmax(iou[row, candidates])]
         assert abs(other.scores[best] - reference.scores[ref_idx]) <= 1e-3, what
-    assert (other.scores >= CONF + MARGIN).sum() <= len(reference), f"{what}: extra boxes"
+    assert (other.scores >= conf + MARGIN).sum() <= len(reference), f"{what}: extra boxes"
     return int(confident.sum())
 
 

@@ -19,7 +19,8 @@ def float_model(tmp_path_factory, demo_model, tiny_digits):
 def test_only_the_chosen_layer_is_quantized(float_model):
     from edgecompress.backends.openvino import decode_scope_names
     from edgecompress.backends.openvino_guard import quantized_inputs
-    from edgecompress.backends.openvino_sensitivity import only_layer_quantized, quantizable_layers, quantize
+    from edgecompress.backends.openvino_ptq import quantize
+    from edgecompress.backends.openvino_sensitivity import only_layer_quantized, quantizable_layers
 
     model, calibration = float_model
     ignored = decode_scope_names(model)
