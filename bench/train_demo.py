@@ -6,7 +6,12 @@ Reproduce the committed checkpoint (CPU, about 40 minutes on 2 cores):
         --epochs 30 --out edgecompress/demo/yolov8n-digits.pt
 
 ``--weights`` starts from the COCO-pretrained YOLOv8n (transfer learning); pass ``yolov8n.yaml``
-to train from scratch instead (much slower to converge, see shared/ENVIRONMENT.md).
+to train from scratch instead (much slower to converge, see shared/ENVIRONMENT.md). The YOLO26n of
+issue #17's NMS-free parity test (no pretrained YOLO26 weights here, so from its YAML; about 40
+minutes on 2 busy cores):
+
+    python bench/train_demo.py --weights yolo26n.yaml --epochs 40 --imgsz 160 \
+        --out bench/models/yolo26n-digits.pt
 """
 
 from __future__ import annotations

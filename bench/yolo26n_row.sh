@@ -9,3 +9,5 @@ edgecompress compile bench/models/yolo26n-digits.pt --data "$data" --target x86-
   --recipe bench/recipes/yolo26n-prune50.yaml --out bench/runs/yolo26n-prune50 --force
 edgecompress compile bench/models/yolo26n-digits.pt --data "$data" --target x86-cpu --precision int8 \
   --set lower.nms_free=true --out bench/runs/yolo26n-int8 --force
+edgecompress compile bench/models/yolo26n-digits.pt --data "$data" --target x86-cpu \
+  --recipe bench/recipes/yolo26n-prune50-ft10.yaml --out bench/runs/yolo26n-prune50-ft10 --force
