@@ -2,33 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from edgecompress.measure.environment import cpu_model, isa_flags, package_versions
+from edgecompress.measure.environment import cpu_model, gpu_info, isa_flags, jetson_release, package_versions
 
 INSTALL_HINTS = {
     "openvino": "pip install openvino nncf",
     "onnxruntime": "pip install onnxruntime",
     "tensorrt": "compile here, `edgecompress lower` the artifact on the Jetson (CUDA: pip install tensorrt)",
 }
-
-
-def jetson_release() -> str | None:
-    """The L4T release line from /etc/nv_tegra_release on a Jetson, else None."""
-    path = Path("/etc/nv_tegra_release")
-    return path.read_text().splitlines()[0].strip() if path.exists() else None
-
-
-def gpu_info() -> dict[str, Any]:
-    """CUDA availability, device name and CUDA version as torch sees them."""
-    try:
-        import torch
-    except ImportError:
-        return {"cuda": False}
-    if not torch.cuda.is_available():
-        return {"cuda": False}
-    return {"cuda": True, "name": torch.cuda.get_device_name(0), "cuda_version": torch.version.cuda}
 
 
 def openvino_devices() -> list[str]:

@@ -140,7 +140,7 @@ def version_mismatches(recorded: dict[str, str], installed: dict[str, str]) -> l
 
 def installed_versions() -> dict[str, str]:
     """TensorRT, CUDA, L4T release (Jetson) and GPU name on this machine (keys absent where unknown)."""
-    from edgecompress.doctor import gpu_info, jetson_release
+    from edgecompress.measure.environment import gpu_info, jetson_release
 
     versions: dict[str, str] = {}
     try:

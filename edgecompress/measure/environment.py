@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 from pathlib import Path
+from typing import Any
 
 PACKAGES = (
     "edgecompress",
@@ -77,3 +78,20 @@ def package_versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             continue
     return versions
+
+
+def jetson_release() -> str | None:
+    """The L4T release line from /etc/nv_tegra_release on a Jetson, else None."""
+    path = Path("/etc/nv_tegra_release")
+    return path.read_text().splitlines()[0].strip() if path.exists() else None
+
+
+def gpu_info() -> dict[str, Any]:
+    """CUDA availability, device name and CUDA version as torch sees them."""
+    try:
+        import torch
+    except ImportError:
+        return {"cuda": False}
+    if not torch.cuda.is_available():
+        return {"cuda": False}
+    return {"cuda": True, "name": torch.cuda.get_device_name(0), "cuda_version": torch.version.cuda}
