@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field, model_validator
 
 from edgecompress.passes.base import Pass, PassConfig, PassResult
+from edgecompress.passes.search_guard import bounded_search
 
 if TYPE_CHECKING:
     from torch import nn
@@ -41,6 +42,8 @@ class BNPruneConfig(PassConfig):
     recalibrate: int = Field(
         256, ge=0, description="train images to re-estimate BatchNorm statistics on after pruning (0: off)"
     )
+    search_seconds: float = Field(600, gt=0, description="stop torch-pruning's graph search after this")
+    search_memory_gb: float = Field(8, gt=0, description="stop the graph search when it grows memory by this")
 
     @model_validator(mode="after")
     def _threshold_needs_value(self) -> BNPruneConfig:
@@ -110,20 +113,22 @@ def _meta_pruner(model: nn.Module, config: BNPruneConfig, example: Any, **settin
     import torch_pruning as tp
 
     hidden = hide_attention(model)  # trace without attention; its input width stays fixed
+    search = "torch-pruning's dependency-graph search"
     try:
-        return tp.pruner.MetaPruner(
-            model,
-            example,
-            importance=tp.importance.BNScaleImportance(normalizer=None),  # comparable across layers
-            global_pruning=False,
-            max_pruning_ratio=config.max_layer_ratio,
-            iterative_steps=1,
-            ignored_layers=head_output_layers(model)
-            + [block.cv1 for block, _ in hidden]
-            + attention_modules(model),
-            round_to=config.round_to,
-            **settings,
-        )
+        with bounded_search(config.search_seconds, config.search_memory_gb, search):
+            return tp.pruner.MetaPruner(
+                model,
+                example,
+                importance=tp.importance.BNScaleImportance(normalizer=None),  # comparable across layers
+                global_pruning=False,
+                max_pruning_ratio=config.max_layer_ratio,
+                iterative_steps=1,
+                ignored_layers=head_output_layers(model)
+                + [block.cv1 for block, _ in hidden]
+                + attention_modules(model),
+                round_to=config.round_to,
+                **settings,
+            )
     finally:
         for block, attention in hidden:
             block.m = attention
@@ -284,7 +289,9 @@ def prune_by_bn_scale(
         for m in model.modules()
         if isinstance(m, torch.nn.BatchNorm2d) and id(m.weight) not in ignored
     )
-    removed_gammas = _pruning_step(_pruner(model, config, ratio, example), head_means)
+    pruner = _pruner(model, config, ratio, example)
+    with bounded_search(config.search_seconds, config.search_memory_gb, "torch-pruning's pruning step"):
+        removed_gammas = _pruning_step(pruner, head_means)
     macs, params = tp.utils.count_ops_and_params(model, example)
     for param in model.parameters():
         param.requires_grad_(False)
