@@ -151,6 +151,12 @@ def test_bad_train_label_is_refused_when_a_stage_trains(capsys, tmp_path, demo_m
     assert "class id 42" in line
 
 
+def test_nms_free_on_a_head_without_one_to_one_branches(capsys, tmp_path, demo_model, tiny_digits):
+    setting = ["--set", "lower.nms_free=true"]
+    line = _compile_fails(capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), *setting)
+    assert "end-to-end (one-to-one) head" in line and "yolov8n-digits.pt" in line
+
+
 def test_unknown_target(capsys, tmp_path, demo_model, tiny_digits):
     line = _compile_fails(
         capsys, tmp_path, str(demo_model), "--data", str(tiny_digits), "--target", "pi-zero"
