@@ -24,10 +24,32 @@ def cwd_loss(student: torch.Tensor, teacher: torch.Tensor, tau: float) -> torch.
     return kl.mean() * tau**2
 
 
+def channel_aligners(student_dims: list[int], teacher_dims: list[int]) -> torch.nn.ModuleList:
+    """CWD's student-to-teacher alignment per neck level: one 1×1 conv where the widths differ, else none.
+
+    Ultralytics' own projector (Conv1×1 → ReLU → Conv1×1 from random weights, trained with the student)
+    can fit the teacher's channel distributions by itself: at CWD weight 10 the student's losses moved
+    no more than at weight 1 (BENCHMARKS, DeepPCB).
+    """
+    return torch.nn.ModuleList(
+        torch.nn.Identity() if s == t else torch.nn.Conv2d(s, t, kernel_size=1)
+        for s, t in zip(student_dims, teacher_dims, strict=True)
+    )
+
+
 class CWDDistillationModel(DistillationModel):
     """Ultralytics' distillation wrapper with the feature loss replaced by CWD (importable, so picklable)."""
 
     tau: ClassVar[float] = 4.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        first = [p[0] for p in self.projector]  # Ultralytics' Conv1×1 → ReLU → Conv1×1 per level
+        last = [p[-1] for p in self.projector]
+        device = first[0].weight.device if first else torch.device("cpu")
+        self.projector = channel_aligners([c.in_channels for c in first], [c.out_channels for c in last]).to(
+            device
+        )
 
     def loss_sl2(
         self, student_feat: torch.Tensor, teacher_feat: torch.Tensor, feat_idx: int, teacher_scores: tuple

@@ -81,8 +81,10 @@ class DistillPass(Pass):
         losses = (
             tloss.items() if isinstance(tloss, dict) else zip(trainer.loss_names, tloss or [], strict=False)
         )
+        projector = getattr(unwrap_model(trainer.model), "projector", None)
         details = {
             "trainer_model": type(unwrap_model(trainer.model)).__name__,
+            "student_alignment": [type(m).__name__ for m in projector] if projector is not None else None,
             "final_train_loss": {k: round(float(v), 5) for k, v in losses},
             "method": config.method,
             "teacher": str(config.teacher or ctx.teacher_checkpoint) if config.method == "cwd" else None,

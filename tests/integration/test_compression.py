@@ -47,6 +47,7 @@ def test_report_has_a_row_per_stage(compressed):
     assert report.rows[3].details["recalibrated_on"] == 16
     distill = report.rows[4].details
     assert distill["method"] == "cwd" and distill["trainer_model"] == "CWDDistillationModel"
+    assert set(distill["student_alignment"]) <= {"Conv2d", "Identity"}  # CWD's 1x1 conv, no MLP projector
     assert distill["teacher"] == report.model.source  # the model as it was before compression
     assert distill["final_train_loss"]["dis_loss"] > 0
     # the accuracy-against-epochs curve of each training stage, from Ultralytics' results.csv
