@@ -27,9 +27,8 @@ def cwd_loss(student: torch.Tensor, teacher: torch.Tensor, tau: float) -> torch.
 def channel_aligners(student_dims: list[int], teacher_dims: list[int]) -> torch.nn.ModuleList:
     """CWD's student-to-teacher alignment per neck level: one 1×1 conv where the widths differ, else none.
 
-    Ultralytics' own projector (Conv1×1 → ReLU → Conv1×1 from random weights, trained with the student)
-    can fit the teacher's channel distributions by itself: at CWD weight 10 the student's losses moved
-    no more than at weight 1 (BENCHMARKS, DeepPCB).
+    As the CWD paper aligns channels, in place of Ultralytics' Conv1×1 → ReLU → Conv1×1 projector (a
+    second network between student and loss, trained with the student from random weights).
     """
     return torch.nn.ModuleList(
         torch.nn.Identity() if s == t else torch.nn.Conv2d(s, t, kernel_size=1)
