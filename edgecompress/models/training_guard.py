@@ -29,7 +29,6 @@ class TrainingGuard:
     def __init__(self, precise_bn: int = 64, diverge_loss: float = 1.0e5) -> None:
         self.precise_bn_images = precise_bn
         self.diverge_loss = diverge_loss
-        self._batches: list[Any] | None = None
         self.good_epoch: int | None = None
         self.diverged: dict[str, Any] | None = None
 
@@ -41,21 +40,28 @@ class TrainingGuard:
         trainer.add_callback("on_fit_epoch_end", self.check)
 
     def precise_bn(self, trainer: Any) -> None:
-        """Re-estimate the EMA model's BatchNorm statistics on letterboxed train images before validation.
+        """Re-estimate the EMA model's BatchNorm statistics on batches of the trainer's own train loader.
 
         With few batches an epoch (BN momentum 0.03) the running statistics lag behind weights that
-        moved; the validated model then runs on statistics of another network.
+        moved; the validated model then runs on statistics of another network. The batches come
+        augmented as the trainer draws them, the distribution the weights are fit to: re-estimated on
+        plain letterboxed train images instead, the DeepPCB YOLOv8n lost 16.6 points of mAP50-95
+        without any training (0.577 → 0.411; on 64 augmented batches' images 0.579).
         """
         ema = getattr(trainer, "ema", None)
         if ema is None or getattr(ema, "ema", None) is None:
             return
-        from edgecompress.passes.bn_recalibration import recalibrate_batchnorm, recalibration_batches
+        from edgecompress.passes.bn_recalibration import recalibrate_batchnorm
 
-        if self._batches is None:
-            self._batches = recalibration_batches(
-                trainer.args.data, int(trainer.args.imgsz), self.precise_bn_images, batch=16
-            )
-        recalibrate_batchnorm(ema.ema, self._batches, trainer.device)
+        recalibrate_batchnorm(ema.ema, self.training_batches(trainer), trainer.device)
+
+    def training_batches(self, trainer: Any) -> list[Any]:
+        """At least ``precise_bn_images`` images from the train loader, preprocessed as the trainer does."""
+        import itertools
+
+        loader = trainer.train_loader
+        count = max(1, -(-self.precise_bn_images // max(int(loader.batch_size or 1), 1)))
+        return [trainer.preprocess_batch(batch)["img"] for batch in itertools.islice(iter(loader), count)]
 
     def check(self, trainer: Any) -> None:
         """Stop training when a loss term explodes; otherwise remember this epoch as good."""

@@ -223,3 +223,21 @@ class SparsityTrainer(CompressedModelTrainer):
         self.optimizer.zero_grad()
         if self.ema:
             self.ema.update(self.model)
+
+
+class SparseDistillationTrainer(SparsityTrainer, DistillationTrainer):
+    """Sparsity training with CWD from a teacher (``distill_model``): penalty, task and teacher at once."""
+
+    def _epoch_mask(self, layers: list[torch.nn.BatchNorm2d]) -> dict[int, torch.Tensor] | None:
+        """The mask, planned on a copy of the student once the features its hooks captured are dropped.
+
+        The distillation hooks keep the last batch's features (tensors inside the autograd graph),
+        which a deep copy of the student cannot copy.
+        """
+        from ultralytics.utils.torch_utils import unwrap_model
+
+        wrapper = unwrap_model(self.model)
+        for captured in (getattr(wrapper, "_student_feats", None), getattr(wrapper, "_teacher_feats", None)):
+            if captured is not None:
+                captured.clear()
+        return super()._epoch_mask(layers)

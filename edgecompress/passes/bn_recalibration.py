@@ -21,7 +21,7 @@ from torch import nn
 
 
 def recalibrate_batchnorm(
-    model: nn.Module, batches: list[np.ndarray], device: torch.device | str | None = None
+    model: nn.Module, batches: list[np.ndarray] | list[torch.Tensor], device: torch.device | str | None = None
 ) -> int:
     """Re-estimate every BatchNorm's running mean/var as the exact average over ``batches``.
 
@@ -30,7 +30,12 @@ def recalibrate_batchnorm(
     """
     from torch.optim.swa_utils import update_bn
 
-    tensors = [torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32)) for b in batches]
+    tensors = [
+        b.float()
+        if isinstance(b, torch.Tensor)
+        else torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32))
+        for b in batches
+    ]
     model.eval()
     with torch.no_grad():
         update_bn(tensors, model, device=torch.device(device) if device is not None else None)

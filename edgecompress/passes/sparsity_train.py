@@ -7,6 +7,7 @@ before and after.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -52,6 +53,14 @@ class SparsityConfig(TrainingConfig):
         return mask
 
     threshold: float = Field(0.05, gt=0, description="report the fraction of |γ| below this")
+    distill_weight: float = Field(
+        0.0,
+        ge=0,
+        description="train with CWD from the model before compression at this weight (as the distill "
+        "pass does), so that the penalty moves the network away from the teacher as little as it can; "
+        "0 trains without a teacher",
+    )
+    tau: float = Field(4.0, gt=0, description="CWD temperature when distill_weight > 0")
     lr0: float = Field(0.01, gt=0, le=1)
     optimizer: str = "SGD"  # L1 subgradients under Adam are renormalised away
 
@@ -110,7 +119,12 @@ class SparsityTrainPass(Pass):
         """Train ``model`` with the sparsity penalty; return the last checkpoint's model."""
         from ultralytics.nn.tasks import load_checkpoint
 
-        from edgecompress.models.yolo_training import SparsityTrainer, configured, student_of
+        from edgecompress.models.yolo_training import (
+            SparseDistillationTrainer,
+            SparsityTrainer,
+            configured,
+            student_of,
+        )
         from edgecompress.passes.training import (
             epoch_curve,
             guard_settings,
@@ -133,14 +147,21 @@ class SparsityTrainPass(Pass):
         overrides = train_overrides(
             config, student.checkpoint, resolved_data_yaml(ctx.data_yaml, work), work, ctx.imgsz
         )
+        teacher = None
+        if config.distill_weight > 0:
+            teacher = str(Path(ctx.teacher_checkpoint).resolve())
+            overrides.update({"distill_model": teacher, "dis": config.distill_weight})
         trainer_cls = configured(
-            SparsityTrainer,
+            SparseDistillationTrainer if teacher else SparsityTrainer,
             penalty={"lam": config.lam, "schedule": config.schedule, "prune": prune},
+            tau=config.tau,
             **guard_settings(config),
         )
         trainer = train_or_resume(trainer_cls, overrides, work, ctx.resume)
         last, stopped = trained_checkpoint(trainer, prefer="last")
         trained = student_of(load_checkpoint(str(last))[0]).float().eval()
+        from ultralytics.utils.torch_utils import unwrap_model
+
         after = gamma_summary(trained, config.threshold)
         details = {
             "lam": config.lam,
@@ -148,6 +169,9 @@ class SparsityTrainPass(Pass):
             "mask_ratio": config.mask_ratio,
             "mask_follows": prune,
             "epochs": config.epochs,
+            "teacher": teacher,
+            "trainer_model": type(unwrap_model(trainer.model)).__name__,
+            "distill_weight": config.distill_weight,
             "gamma_before": before,
             "gamma_after": after,
             "stopped_diverging": stopped,

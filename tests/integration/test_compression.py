@@ -18,7 +18,7 @@ def compressed(tmp_path_factory, demo_compile_argv, quick_ort_target) -> Path:
     recipe.write_text(
         "stages:\n"
         "  - {pass: sparsity_train, lam: 0.01, mask_ratio: 0.5, schedule: linear, epochs: 1, batch: 8,"
-        " workers: 0}\n"
+        " workers: 0, distill_weight: 20}\n"
         "  - {pass: bn_prune, ratio: 0.5, round_to: 8, recalibrate: 16}\n"
         "  - {pass: distill, method: cwd, epochs: 1, batch: 8, workers: 0}\n"
     )
@@ -44,6 +44,9 @@ def test_report_has_a_row_per_stage(compressed):
     sparsity = report.rows[2].details
     assert sum(sparsity["gamma_after"]["hist_counts"]) == sparsity["gamma_after"]["channels"] > 0
     assert sparsity["mask_ratio"] == 0.5 and sparsity["mask_follows"]["round_to"] == 8
+    # stage A distils from the original model while the penalty works
+    assert sparsity["trainer_model"] == "CWDDistillationModel" and sparsity["distill_weight"] == 20
+    assert Path(sparsity["teacher"]) == Path(report.model.source).resolve()
     assert report.rows[3].details["recalibrated_on"] == 16
     distill = report.rows[4].details
     assert distill["method"] == "cwd" and distill["trainer_model"] == "CWDDistillationModel"

@@ -58,18 +58,27 @@ def test_a_run_that_diverges_in_its_first_epoch_fails_with_the_fix(tmp_path):
         trained_checkpoint(trainer, prefer="best")
 
 
-def test_precise_bn_sets_the_ema_statistics_to_the_train_images(tmp_path, tiny_digits):
-    from edgecompress.passes.bn_recalibration import recalibration_batches
-
+def test_precise_bn_sets_the_ema_statistics_to_the_trainers_own_batches():
+    """The statistics come from the train loader as the trainer preprocesses it, not a second pipeline."""
+    torch.manual_seed(0)
+    raw = [{"img": torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)} for _ in range(5)]
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4, momentum=0.03)).eval()
+
+    class Loader(list):
+        batch_size = 4
+
     trainer = SimpleNamespace(
-        ema=SimpleNamespace(ema=net), args=SimpleNamespace(data=str(tiny_digits), imgsz=64), device="cpu"
+        ema=SimpleNamespace(ema=net),
+        train_loader=Loader(raw),
+        device="cpu",
+        preprocess_batch=lambda batch: {"img": batch["img"].float() / 255},
     )
-    TrainingGuard(precise_bn=8).precise_bn(trainer)
-    batch = torch.from_numpy(recalibration_batches(tiny_digits, 64, 8)[0])
+    TrainingGuard(precise_bn=8).precise_bn(trainer)  # 8 images: the first two batches of four
+    images = torch.cat([b["img"].float() / 255 for b in raw[:2]])
     with torch.no_grad():
-        features = net[0](batch)
+        features = net[0](images)
     bn = net[1]
     assert torch.allclose(bn.running_mean, features.mean(dim=(0, 2, 3)), atol=1e-5)
-    assert torch.allclose(bn.running_var, features.var(dim=(0, 2, 3), unbiased=True), rtol=1e-3)
+    per_batch_var = torch.stack([net[0](b).var(dim=(0, 2, 3), unbiased=True) for b in images.split(4)])
+    assert torch.allclose(bn.running_var, per_batch_var.mean(dim=0), rtol=1e-3)
     assert not net.training
