@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     from ultralytics import YOLO
 
-    from edgecompress.passes.bn_recalibration import recalibrate_batchnorm, recalibration_batches
+    from edgecompress.models.batchnorm_statistics import recalibrate_batchnorm, recalibration_batches
 
     sources = {
         "letterboxed train images (deploy path)": lambda: recalibration_batches(

@@ -26,7 +26,7 @@ def main() -> None:
     from edgecompress.demo import demo_checkpoint, demo_data_yaml
     from edgecompress.measure.accuracy import evaluate
     from edgecompress.models.yolo import load_detector
-    from edgecompress.passes.bn_prune import head_output_layers
+    from edgecompress.models.yolo_head import head_output_layers
 
     detector = load_detector(demo_checkpoint())
     model = copy.deepcopy(detector.torch_model).float().eval()

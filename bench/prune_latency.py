@@ -36,7 +36,7 @@ def main() -> None:
     from edgecompress.measure.latency import measure_latency
     from edgecompress.models.yolo import load_detector
     from edgecompress.passes.bn_prune import BNPruneConfig, prune_by_bn_scale
-    from edgecompress.passes.bn_recalibration import recalibration_batches
+    from edgecompress.models.batchnorm_statistics import recalibration_batches
 
     work = Path(tempfile.mkdtemp(prefix="prune-latency-"))
     detector = load_detector(args.model)

@@ -53,7 +53,7 @@ def main() -> None:
     from ultralytics.utils import DEFAULT_CFG
 
     from edgecompress.passes.bn_prune import BNPruneConfig, prune_by_bn_scale
-    from edgecompress.passes.bn_recalibration import recalibrate_batchnorm, recalibration_batches
+    from edgecompress.models.batchnorm_statistics import recalibrate_batchnorm, recalibration_batches
 
     torch.manual_seed(0)
     model, _ = load_checkpoint(str(Path(fall_detection.__file__).parent / "models" / "best.pt"))

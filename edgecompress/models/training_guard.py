@@ -51,7 +51,7 @@ class TrainingGuard:
         ema = getattr(trainer, "ema", None)
         if ema is None or getattr(ema, "ema", None) is None:
             return
-        from edgecompress.passes.bn_recalibration import recalibrate_batchnorm
+        from edgecompress.models.batchnorm_statistics import recalibrate_batchnorm
 
         recalibrate_batchnorm(ema.ema, self.training_batches(trainer), trainer.device)
 

@@ -3,7 +3,7 @@
 Channels are ranked by |γ| of the BatchNorm that follows each conv (network slimming), either
 globally across the network or uniformly per layer, and removed with every coupled channel
 (residual adds, concats) via torch-pruning. The Detect head's final convs and DFL are never pruned.
-Afterwards the BatchNorm statistics are re-estimated on train images (``bn_recalibration.py``):
+Afterwards the BatchNorm statistics are re-estimated on train images (``models/batchnorm_statistics.py``):
 without that, the mean shift of the removed channels alone collapses a trained model.
 """
 
@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
+from edgecompress.models.yolo_head import head_output_layers
 from edgecompress.passes.base import Pass, PassConfig, PassResult
 from edgecompress.passes.search_guard import bounded_search
 
 if TYPE_CHECKING:
     from torch import nn
 
-    from edgecompress.compiler import CompileContext
+    from edgecompress.passes.base import PassContext
 
 
 class BNPruneConfig(PassConfig):
@@ -50,18 +51,6 @@ class BNPruneConfig(PassConfig):
         if self.criterion == "threshold" and self.threshold is None:
             raise ValueError("criterion 'threshold' needs a threshold value")
         return self
-
-
-def head_output_layers(model: nn.Module) -> list[nn.Module]:
-    """The Detect head's final box/class convs and DFL: their widths are fixed by the output format."""
-    detect = model.model[-1]
-    ignored: list[nn.Module] = []
-    for branch in ("cv2", "cv3", "one2one_cv2", "one2one_cv3"):
-        for seq in getattr(detect, branch, []) or []:
-            ignored.append(seq[-1])
-    if getattr(detect, "dfl", None) is not None:
-        ignored.append(detect.dfl)
-    return ignored
 
 
 def fraction_below(model: nn.Module, threshold: float, ignored: list[nn.Module]) -> float:
@@ -190,6 +179,11 @@ def _channel_ratio(model: nn.Module, config: BNPruneConfig) -> float:
     return config.ratio
 
 
+def plan_for_settings(model: nn.Module, settings: dict[str, Any], imgsz: int) -> dict[str, Any]:
+    """:func:`pruning_plan` for ``bn_prune`` settings given as a dict (what sparsity training carries)."""
+    return pruning_plan(model, BNPruneConfig(**settings), imgsz)
+
+
 def pruning_plan(model: nn.Module, config: BNPruneConfig, imgsz: int) -> dict[str, Any]:
     """The BatchNorm channels one pruning step at ``config`` would remove, by module name (none pruned).
 
@@ -243,7 +237,7 @@ def _pruning_step(pruner: Any, head_means: dict[int, Any]) -> list[Any]:
     """
     import torch
 
-    from edgecompress.passes.bn_recalibration import fold_removed_inputs_into_bias
+    from edgecompress.models.batchnorm_statistics import fold_removed_inputs_into_bias
 
     removed_gammas: list[Any] = []
     for group in pruner.step(interactive=True):
@@ -270,7 +264,7 @@ def prune_by_bn_scale(
     import torch_pruning as tp
 
     from edgecompress.models.yolo_modules import make_prunable
-    from edgecompress.passes.bn_recalibration import input_channel_means, recalibrate_batchnorm
+    from edgecompress.models.batchnorm_statistics import input_channel_means, recalibrate_batchnorm
 
     model = copy.deepcopy(model).float().eval()
     make_prunable(model)
@@ -324,9 +318,9 @@ class BNPrunePass(Pass):
         assert isinstance(self.config, BNPruneConfig)
         return self.reads_train if self.config.recalibrate else ""
 
-    def run(self, model: Any, ctx: CompileContext) -> PassResult:
+    def run(self, model: Any, ctx: PassContext) -> PassResult:
         """Prune ``model`` at the compile's image size."""
-        from edgecompress.passes.bn_recalibration import recalibration_batches
+        from edgecompress.models.batchnorm_statistics import recalibration_batches
 
         config = self.config
         assert isinstance(config, BNPruneConfig)
@@ -337,6 +331,6 @@ class BNPrunePass(Pass):
             search = search_ratio_for_budget(model, config, ctx)
             config = config.model_copy(update={"ratio": search["chosen_ratio"]})
         count = config.recalibrate
-        batches = recalibration_batches(ctx.data_yaml, ctx.imgsz, count) if count else None
+        batches = recalibration_batches(ctx.data, ctx.imgsz, count) if count else None
         pruned, details = prune_by_bn_scale(model, config, ctx.imgsz, batches)
         return PassResult(pruned, {**details, **search})

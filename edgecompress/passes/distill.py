@@ -27,7 +27,7 @@ from edgecompress.passes.training import (
 )
 
 if TYPE_CHECKING:
-    from edgecompress.compiler import CompileContext
+    from edgecompress.passes.base import PassContext
 
 
 class DistillConfig(TrainingConfig):
@@ -55,7 +55,7 @@ class DistillPass(Pass):
     reads_train = "labels"
     Config = DistillConfig
 
-    def run(self, model: Any, ctx: CompileContext) -> PassResult:
+    def run(self, model: Any, ctx: PassContext) -> PassResult:
         """Train ``model`` on the compile's data and return the best checkpoint's model."""
         from ultralytics.nn.tasks import load_checkpoint
 
@@ -63,13 +63,13 @@ class DistillPass(Pass):
 
         config = self.config
         assert isinstance(config, DistillConfig)
-        work = ctx.stage_dir
-        student = ctx.detector.with_model(model, work / "start.pt")
+        work = ctx.work
+        student = ctx.adapter.with_model(model, work / "start.pt")
         overrides = train_overrides(
-            config, student.checkpoint, resolved_data_yaml(ctx.data_yaml, work), work, ctx.imgsz
+            config, student.checkpoint, resolved_data_yaml(ctx.data, work), work, ctx.imgsz
         )
         if config.method == "cwd":
-            teacher = config.teacher or ctx.teacher_checkpoint
+            teacher = config.teacher or ctx.teacher
             overrides.update({"distill_model": str(Path(teacher).resolve()), "dis": config.weight})
         trainer_cls = configured(DistillationTrainer, tau=config.tau, **guard_settings(config))
         trainer = train_or_resume(trainer_cls, overrides, work, ctx.resume)
@@ -87,7 +87,7 @@ class DistillPass(Pass):
             "student_alignment": [type(m).__name__ for m in projector] if projector is not None else None,
             "final_train_loss": {k: round(float(v), 5) for k, v in losses},
             "method": config.method,
-            "teacher": str(config.teacher or ctx.teacher_checkpoint) if config.method == "cwd" else None,
+            "teacher": str(config.teacher or ctx.teacher) if config.method == "cwd" else None,
             "epochs": config.epochs,
             "tau": config.tau,
             "weight": config.weight,

@@ -14,7 +14,7 @@ from edgecompress.passes.base import Pass, PassConfig, PassResult
 
 if TYPE_CHECKING:
     from edgecompress.models.policy import PolicyModel
-    from edgecompress.policy_compiler import PolicyContext
+    from edgecompress.passes.base import PassContext
 
 
 class FeatureCacheConfig(PassConfig):
@@ -30,7 +30,7 @@ class FeatureCachePass(Pass):
     Config = FeatureCacheConfig
     families = ("policy",)
 
-    def run(self, model: PolicyModel, ctx: PolicyContext) -> PassResult:
+    def run(self, model: PolicyModel, ctx: PassContext) -> PassResult:
         from edgecompress.models.vla.head import full_steps
 
         config: FeatureCacheConfig = self.config  # type: ignore[assignment]

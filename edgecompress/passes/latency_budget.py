@@ -9,35 +9,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from edgecompress.errors import StageFailed
 
 if TYPE_CHECKING:
-    from edgecompress.compiler import CompileContext
+    from edgecompress.passes.base import PassContext
     from edgecompress.passes.bn_prune import BNPruneConfig
 
 
-def candidate_latency_ms(model: Any, ratio: float, ctx: CompileContext, config: BNPruneConfig) -> tuple:
-    """Prune at ``ratio`` and return (pruning details, p50 ms on the target runtime at FP32)."""
-    from edgecompress.measure.latency import measure_latency
+def candidate_latency_ms(model: Any, ratio: float, ctx: PassContext, config: BNPruneConfig) -> tuple:
+    """Prune at ``ratio``; return (pruning details, p50 ms on the target runtime at FP32, where)."""
     from edgecompress.passes.bn_prune import prune_by_bn_scale
-    from edgecompress.ui import foreign_output
 
+    if ctx.candidate_latency is None:
+        raise StageFailed("bn_prune budget_ms needs the target's runtime to time candidates", "drop budget_ms")
     pruned, details = prune_by_bn_scale(model, config.model_copy(update={"ratio": ratio}), ctx.imgsz)
-    folder = ctx.stage_dir / f"budget-{ratio:.4f}"
-    candidate = ctx.detector.with_model(pruned, folder / "model.pt")
-    with foreign_output():
-        onnx = candidate.export_onnx(folder / "onnx", ctx.imgsz, nms_free=ctx.recipe.lower.nms_free)
-        lowered = ctx.backend.lower(onnx, folder / "lowered", ctx.target, "fp32", None)
-    runtime = ctx.backend.load(lowered.model_file, ctx.target, "fp32")
-    batch = np.zeros((ctx.target.latency.batch, 3, ctx.imgsz, ctx.imgsz), dtype=np.float32)
-    lat = ctx.target.latency
-    p50 = measure_latency({"candidate": runtime}, batch, lat.warmup, lat.iterations)["candidate"].p50_ms
-    return details, p50
+    p50, measured_on = ctx.candidate_latency(pruned, ctx.work / f"budget-{ratio:.4f}")
+    return details, p50, measured_on
 
 
-def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: CompileContext) -> dict[str, Any]:
+def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: PassContext) -> dict[str, Any]:
     """Bisect the channel ratio for the least pruning whose p50 latency fits ``config.budget_ms``.
 
     Returns the chosen ratio and every candidate (the caller prunes at that ratio, with repairs).
@@ -46,7 +36,7 @@ def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: CompileConte
     low, high = 0.0, config.max_layer_ratio
     candidates: list[dict[str, Any]] = []
     best: float | None = None
-    details, p50 = candidate_latency_ms(model, high, ctx, config)
+    details, p50, measured_on = candidate_latency_ms(model, high, ctx, config)
     candidates.append(
         {
             "ratio": high,
@@ -64,7 +54,7 @@ def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: CompileConte
     best = high
     for _ in range(config.search_steps):
         mid = round((low + high) / 2, 4)
-        details, p50 = candidate_latency_ms(model, mid, ctx, config)
+        details, p50, measured_on = candidate_latency_ms(model, mid, ctx, config)
         fits = p50 <= budget
         candidates.append(
             {
@@ -83,5 +73,5 @@ def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: CompileConte
         "budget_ms": budget,
         "chosen_ratio": best,
         "candidates": candidates,
-        "measured_on": f"{ctx.backend.name} fp32",
+        "measured_on": measured_on,
     }

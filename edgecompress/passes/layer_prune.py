@@ -16,7 +16,7 @@ from edgecompress.passes.base import Pass, PassConfig, PassResult
 
 if TYPE_CHECKING:
     from edgecompress.models.policy import PolicyModel
-    from edgecompress.policy_compiler import PolicyContext
+    from edgecompress.passes.base import PassContext
 
 
 class LayerPruneConfig(PassConfig):
@@ -72,7 +72,7 @@ class LayerPrunePass(Pass):
     Config = LayerPruneConfig
     families = ("policy",)
 
-    def run(self, model: PolicyModel, ctx: PolicyContext) -> PassResult:
+    def run(self, model: PolicyModel, ctx: PassContext) -> PassResult:
         from edgecompress.models.policy import complexity
 
         config: LayerPruneConfig = self.config  # type: ignore[assignment]

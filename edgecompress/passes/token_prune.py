@@ -15,7 +15,7 @@ from edgecompress.passes.base import Pass, PassConfig, PassResult
 
 if TYPE_CHECKING:
     from edgecompress.models.policy import PolicyModel
-    from edgecompress.policy_compiler import PolicyContext
+    from edgecompress.passes.base import PassContext
 
 
 class TokenPruneConfig(PassConfig):
@@ -42,7 +42,7 @@ class TokenPrunePass(Pass):
     Config = TokenPruneConfig
     families = ("policy",)
 
-    def run(self, model: PolicyModel, ctx: PolicyContext) -> PassResult:
+    def run(self, model: PolicyModel, ctx: PassContext) -> PassResult:
         from edgecompress.models.vla.config import TokenPruning
 
         config: TokenPruneConfig = self.config  # type: ignore[assignment]

@@ -80,7 +80,13 @@ def test_cwd_settings_reach_the_ddp_worker(overrides, demo_model, tmp_path, monk
 
 def test_sparsity_penalty_reaches_the_ddp_worker(overrides, tmp_path, monkeypatch):
     from edgecompress.models.yolo_training import SparsityTrainer, configured
+    from edgecompress.passes.bn_prune import plan_for_settings
 
-    penalty = {"lam": 0.05, "schedule": "linear", "prune": {"ratio": 0.5, "criterion": "uniform"}}
+    penalty = {
+        "lam": 0.05,
+        "schedule": "linear",
+        "prune": {"ratio": 0.5, "criterion": "uniform"},
+        "planner": plan_for_settings,
+    }
     seen = _worker_sees(configured(SparsityTrainer, penalty=penalty), overrides, tmp_path, monkeypatch)
     assert seen["penalty"] == penalty

@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from edgecompress.passes.bn_prune import BNPruneConfig, head_output_layers, prune_by_bn_scale
+from edgecompress.models.yolo_head import head_output_layers
+from edgecompress.passes.bn_prune import BNPruneConfig, prune_by_bn_scale
 
 IMGSZ = 128
 FAMILIES = ["yolov8n.yaml", "yolo11n.yaml", "yolo12n.yaml", "yolov10n.yaml", "yolo26n.yaml"]
@@ -166,8 +167,8 @@ def test_sparsity_mask_covers_the_planned_channels_only():
     make_prunable(model)
     settings = BNPruneConfig(ratio=0.5).model_dump()
     layers = bn_scales(model, _head_ids(model))
-    mask = pruning_mask(model, layers, settings, IMGSZ)
     plan = pruning_plan(model, BNPruneConfig(**settings), IMGSZ)
+    mask = pruning_mask(model, layers, plan)
     assert set(mask) == {id(bn) for bn in layers}
     assert sum(int(m.sum()) for m in mask.values()) == sum(len(c) for c in plan.values())
     modules = dict(model.named_modules())
@@ -181,7 +182,7 @@ def test_constant_channels_feeding_the_head_outputs_are_pruned_exactly():
 
     import numpy as np
 
-    from edgecompress.passes.bn_recalibration import recalibrate_batchnorm
+    from edgecompress.models.batchnorm_statistics import recalibrate_batchnorm
 
     model = _model("yolov8n.yaml")
     for module in model.modules():

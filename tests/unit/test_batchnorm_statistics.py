@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from edgecompress.passes.bn_recalibration import recalibrate_batchnorm
+from edgecompress.models.batchnorm_statistics import recalibrate_batchnorm
 
 
 def test_running_stats_are_the_average_over_all_batches():
@@ -30,7 +30,7 @@ def test_weights_are_left_alone():
 
 
 def test_folding_a_constant_input_into_the_bias_keeps_the_output():
-    from edgecompress.passes.bn_recalibration import fold_removed_inputs_into_bias, input_channel_means
+    from edgecompress.models.batchnorm_statistics import fold_removed_inputs_into_bias, input_channel_means
 
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(4, 3, 1)
