@@ -63,10 +63,18 @@ def main() -> None:
         "letterboxed train images (deploy path)": lambda: recalibration_batches(
             args.data, args.imgsz, args.images
         ),
-        "train pipeline, augmented, no mosaic": lambda: augmented_batches(args.data, args.imgsz, args.images, 0.0),
-        "train pipeline, augmented, mosaic": lambda: augmented_batches(args.data, args.imgsz, args.images, 1.0),
+        "train pipeline, augmented, no mosaic": lambda: augmented_batches(
+            args.data, args.imgsz, args.images, 0.0
+        ),
+        "train pipeline, augmented, mosaic": lambda: augmented_batches(
+            args.data, args.imgsz, args.images, 1.0
+        ),
     }
-    results = {"model": str(args.model), "images": args.images, "as it is": val_map(args.model, args.data, args.imgsz)}
+    results = {
+        "model": str(args.model),
+        "images": args.images,
+        "as it is": val_map(args.model, args.data, args.imgsz),
+    }
     with tempfile.TemporaryDirectory() as folder:
         for name, batches in sources.items():
             yolo = YOLO(str(args.model))

@@ -34,9 +34,9 @@ def main() -> None:
     from edgecompress.config import load_target
     from edgecompress.measure.environment import cpu_model, isa_flags, package_versions
     from edgecompress.measure.latency import measure_latency
+    from edgecompress.models.batchnorm_statistics import recalibration_batches
     from edgecompress.models.yolo import load_detector
     from edgecompress.passes.bn_prune import BNPruneConfig, prune_by_bn_scale
-    from edgecompress.models.batchnorm_statistics import recalibration_batches
 
     work = Path(tempfile.mkdtemp(prefix="prune-latency-"))
     detector = load_detector(args.model)

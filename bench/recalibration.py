@@ -35,9 +35,9 @@ def main() -> None:
     from edgecompress.data import load_split
     from edgecompress.demo import demo_checkpoint, demo_data_yaml
     from edgecompress.measure.accuracy import evaluate
+    from edgecompress.models.batchnorm_statistics import recalibration_batches
     from edgecompress.models.yolo import load_detector
     from edgecompress.passes.bn_prune import BNPruneConfig, prune_by_bn_scale
-    from edgecompress.models.batchnorm_statistics import recalibration_batches
 
     detector = load_detector(args.model or demo_checkpoint())
     data = demo_data_yaml()

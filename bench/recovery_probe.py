@@ -52,8 +52,8 @@ def main() -> None:
     from ultralytics.nn.tasks import load_checkpoint
     from ultralytics.utils import DEFAULT_CFG
 
-    from edgecompress.passes.bn_prune import BNPruneConfig, prune_by_bn_scale
     from edgecompress.models.batchnorm_statistics import recalibrate_batchnorm, recalibration_batches
+    from edgecompress.passes.bn_prune import BNPruneConfig, prune_by_bn_scale
 
     torch.manual_seed(0)
     model, _ = load_checkpoint(str(Path(fall_detection.__file__).parent / "models" / "best.pt"))

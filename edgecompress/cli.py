@@ -17,22 +17,22 @@ def _compile(args: argparse.Namespace) -> int:
     from edgecompress.ui import set_quiet
 
     set_quiet(args.quiet or args.json)
-    if args.family == "policy":
-        return _compile_policy(args)
-    model = args.model or demo_checkpoint()
+    model = args.model or (demo_checkpoint() if args.family == "yolo" else None)
     if args.data:
         data = args.data
-    elif args.model:
+    elif args.model or args.family != "yolo":
         raise_input(
-            "--data is required with a model", "pass --data with the data.yaml the model was trained on"
+            "--data is required with a model",
+            "pass --data with the data.yaml or demonstrations (.npz) the model was trained on",
         )
     else:
         data = demo_data_yaml()
     ctx = plan(
         model=model,
         data=data,
+        family=args.family,
         target=args.target,
-        recipe=args.recipe,
+        recipe=None if args.recipe == "default" else args.recipe,
         precision=args.precision,
         out=args.out,
         imgsz=args.imgsz,
@@ -44,27 +44,6 @@ def _compile(args: argparse.Namespace) -> int:
     )
     out = run(ctx)
     return _print_artifact(out, args)
-
-
-def _compile_policy(args: argparse.Namespace) -> int:
-    from edgecompress.policy_compiler import plan_policy, run_policy
-
-    if not args.model or not args.data:
-        raise_input("--family policy needs a policy checkpoint and --data", "pass MODEL.pt --data demos.npz")
-    if args.imgsz or args.budget_ms or args.resume:
-        raise_input("--imgsz, --budget-ms and --resume are for detectors", "drop them for --family policy")
-    ctx = plan_policy(
-        model=args.model,
-        data=args.data,
-        target=args.target,
-        recipe="vla-efficient" if args.recipe == "default" else args.recipe,
-        precision=args.precision,
-        out=args.out,
-        overrides=args.set,
-        force=args.force,
-        command="edgecompress " + " ".join(sys.argv[1:] if args.argv is None else args.argv),
-    )
-    return _print_artifact(run_policy(ctx), args)
 
 
 def _print_artifact(out: Path, args: argparse.Namespace) -> int:

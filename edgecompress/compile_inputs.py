@@ -16,7 +16,7 @@ from edgecompress.measure.environment import cpu_model, isa_flags, package_versi
 
 if TYPE_CHECKING:
     from edgecompress.calibration_set import CalibrationSet
-    from edgecompress.compiler import CompileContext
+    from edgecompress.families.base import CompilePlan
 
 
 def backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, str | None]:
@@ -135,18 +135,18 @@ def check_accuracy_guard(recipe: Recipe, profile: TargetProfile, precision: str,
         load_split(data, guard.split)
 
 
-def accuracy_guard(ctx: CompileContext) -> AccuracyGuard | None:
+def accuracy_guard(plan: CompilePlan, val: DetectionSplit) -> AccuracyGuard | None:
     """The validation the guarded INT8 lowering runs: mAP50-95 on (a seeded subset of) a labelled split."""
     from edgecompress.calibration_set import select_images
     from edgecompress.measure.accuracy import map50_95_metric
 
-    settings, measure = ctx.recipe.lower.accuracy_guard, ctx.recipe.measure
+    settings, measure = plan.recipe.lower.accuracy_guard, plan.recipe.measure
     if settings.max_drop is None:
         return None
-    split = ctx.val if settings.split == "val" else load_split(ctx.data_yaml, settings.split)
+    split = val if settings.split == "val" else load_split(plan.data, settings.split)
     count = settings.images or len(split.images)
     spec = CalibrationSpec(name="accuracy-guard", split=settings.split, count=count, seed=settings.seed)
-    metric = map50_95_metric(split, ctx.imgsz, measure.conf, measure.iou, measure.single_cls)
+    metric = map50_95_metric(split, plan.imgsz, measure.conf, measure.iou, measure.single_cls)
     info = {"metric": "mAP50-95", "split": settings.split, "seed": settings.seed}
     images = select_images(split.images, spec)
     return AccuracyGuard(settings.max_drop, images, metric, settings.max_reverted, info)

@@ -37,10 +37,12 @@ VARIANTS = {
 
 def compile_variant(policy: str, demos: str, recipe: object, out: Path, target: str) -> Path:
     """Compile one variant with edgecompress (replacing an earlier artifact)."""
-    from edgecompress.policy_compiler import plan_policy, run_policy
+    from edgecompress.compiler import plan, run
 
-    ctx = plan_policy(policy, demos, target, str(recipe), out=out, force=True, command=f"bench: {recipe}")
-    return run_policy(ctx)
+    ctx = plan(
+        policy, demos, target, str(recipe), out=out, force=True, command=f"bench: {recipe}", family="policy"
+    )
+    return run(ctx)
 
 
 def run_episodes(runtime: object, task: str, episodes: int, execute: int, seed: int) -> list[dict]:

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import torch
 
-from edgecompress.models.policy import PolicyModel, action_error, complexity, load_policy
+from edgecompress.models.policy import PolicyAdapter, action_error, complexity, load_policy
 from edgecompress.models.policy_data import load_demonstrations
 from edgecompress.passes.feature_cache import FeatureCacheConfig, FeatureCachePass
 from edgecompress.passes.layer_prune import LayerPruneConfig, LayerPrunePass
@@ -47,7 +47,7 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for layers, keep, interval in itertools.product(args.layers, args.keep, args.interval):
-        policy = PolicyModel(Path(args.policy), copy.deepcopy(original.network))
+        policy = PolicyAdapter(Path(args.policy), copy.deepcopy(original.network))
         if layers:
             LayerPrunePass(LayerPruneConfig(layers=layers)).run(policy, ctx)  # type: ignore[arg-type]
         if keep < 1.0:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from edgecompress.models.policy import PolicyModel, action_error, build_policy, complexity
+from edgecompress.models.policy import PolicyAdapter, action_error, build_policy, complexity
 from edgecompress.models.policy_data import load_demonstrations
 from edgecompress.models.policy_training import train_policy
 from edgecompress.models.vla.config import VLAConfig, vocabulary
@@ -44,7 +44,7 @@ def main() -> None:
         key, _, value = item.partition("=")
         settings[key] = json.loads(value)
     config = VLAConfig.model_validate(settings)
-    policy = PolicyModel(Path(args.out), build_policy(config, args.seed))
+    policy = PolicyAdapter(Path(args.out), build_policy(config, args.seed))
     print(f"train {len(train)} frames, val {len(val)}; {complexity(policy)}", flush=True)
     started = time.monotonic()
     train_policy(

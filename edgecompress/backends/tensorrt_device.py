@@ -145,9 +145,8 @@ def _engine_row(
     from edgecompress.measure.accuracy import evaluate
     from edgecompress.measure.environment import cpu_model, isa_flags
     from edgecompress.measure.latency import measure_latency
-    from edgecompress.report.schema import AccuracyRow, MeasuredOn, StageRow
+    from edgecompress.report.schema import AccuracyRow, LatencyRow, MeasuredOn, StageRow
     from edgecompress.runtime.preprocess import preprocess, read_image
-    from edgecompress.stage_rows import latency_row
 
     measure = report.recipe.get("measure", {})
     batch, _ = preprocess([read_image(val.images[0])], manifest.imgsz)
@@ -181,8 +180,8 @@ def _engine_row(
         ),
         params=previous.params,
         gflops=previous.gflops,
-        accuracy=AccuracyRow(map50=acc.map50, map50_95=acc.map50_95),
-        latency=latency_row(latency),
+        metrics=AccuracyRow(map50=acc.map50, map50_95=acc.map50_95),
+        latency=LatencyRow.of(latency),
         wall_s=wall,
         details=details,
     )

@@ -2,7 +2,7 @@
 
 The contract every policy implementation meets, and the only thing the passes use:
 vision encoder → visual tokens → transformer *language module* (a list of decoder layers) → an
-iterative action head. :class:`PolicyModel` implements it for the reference VLA
+iterative action head. :class:`PolicyAdapter` implements it for the reference VLA
 (:mod:`edgecompress.models.vla`).
 """
 
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from edgecompress.errors import InputError
+from edgecompress.models.base import ModelAdapter
 from edgecompress.models.policy_data import Demonstrations
 from edgecompress.models.vla.config import TokenPruning, VLAConfig, tokenize
 from edgecompress.models.vla.network import ReferenceVLA
@@ -27,11 +28,45 @@ PredictFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarra
 
 
 @dataclass
-class PolicyModel:
+class PolicyAdapter(ModelAdapter):
     """A loaded policy and the operations the acceleration passes need."""
+
+    family = "policy"
+    task = "action"
 
     checkpoint: Path
     network: ReferenceVLA
+
+    @classmethod
+    def load(cls, path: str | Path) -> PolicyAdapter:
+        """Load an edgecompress policy checkpoint (:func:`load_policy`)."""
+        return load_policy(path)
+
+    @property
+    def input_size(self) -> int:
+        """The camera image size the policy takes."""
+        return self.config.image_size
+
+    def editable(self) -> PolicyAdapter:
+        """A copy the passes edit in place (this policy stays as it is)."""
+        import copy
+
+        return PolicyAdapter(self.checkpoint, copy.deepcopy(self.network))
+
+    def with_model(self, model: Any, path: Path) -> PolicyAdapter:
+        """Save the edited policy ``model`` at ``path`` and load it back."""
+        return load_policy(model.save(path))
+
+    def complexity(self, imgsz: int) -> tuple[int, float]:
+        """Parameters and GFLOPs of one action chunk (:func:`complexity`; the image size is the policy's)."""
+        sizes = complexity(self)
+        return int(sizes["params"]), float(sizes["gflops"])
+
+    def torch_runtime(self, threads: int | None) -> PredictFn:
+        """The eager predict function, on ``threads`` torch threads."""
+        if threads:
+            torch.set_num_threads(threads)
+        return self.torch_predict()
 
     @property
     def config(self) -> VLAConfig:
@@ -123,7 +158,7 @@ def build_policy(config: VLAConfig, seed: int = 0) -> ReferenceVLA:
     return ReferenceVLA(config)
 
 
-def load_policy(path: str | Path) -> PolicyModel:
+def load_policy(path: str | Path) -> PolicyAdapter:
     """Load an edgecompress policy checkpoint, with one clear error for each bad input."""
     path = Path(path)
     if not path.is_file():
@@ -133,12 +168,12 @@ def load_policy(path: str | Path) -> PolicyModel:
     except Exception as exc:  # torch/pickle raise many types for a damaged file
         raise InputError(
             f"cannot load policy checkpoint {path}: {type(exc).__name__}",
-            "the file is corrupt or not a torch checkpoint; save it again with PolicyModel.save",
+            "the file is corrupt or not a torch checkpoint; save it again with PolicyAdapter.save",
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise InputError(
             f"{path} is not an edgecompress policy checkpoint",
-            "train the reference VLA with `python bench/policy/train_vla.py` or save with PolicyModel.save",
+            "train the reference VLA with `python bench/policy/train_vla.py` or save with PolicyAdapter.save",
         )
     network = ReferenceVLA(VLAConfig.model_validate(payload["config"]))
     try:
@@ -146,12 +181,12 @@ def load_policy(path: str | Path) -> PolicyModel:
     except RuntimeError as exc:
         raise InputError(
             f"{path}: weights do not match its config ({str(exc).splitlines()[0][:120]})",
-            "the checkpoint was edited by hand; save it again with PolicyModel.save",
+            "the checkpoint was edited by hand; save it again with PolicyAdapter.save",
         ) from exc
-    return PolicyModel(path, network.eval())
+    return PolicyAdapter(path, network.eval())
 
 
-def action_error(predict: PredictFn, policy: PolicyModel, demos: Demonstrations, seed: int = 0) -> float:
+def action_error(predict: PredictFn, policy: PolicyAdapter, demos: Demonstrations, seed: int = 0) -> float:
     """Mean squared error between predicted and expert action chunks on ``demos`` (fixed noise)."""
     config = policy.config
     images, text, states = policy.observations(demos)
@@ -167,7 +202,7 @@ def action_error(predict: PredictFn, policy: PolicyModel, demos: Demonstrations,
     return float(np.mean(errors))
 
 
-def complexity(policy: PolicyModel) -> dict[str, float]:
+def complexity(policy: PolicyAdapter) -> dict[str, float]:
     """Parameters and GFLOPs of one action chunk (prefix + every denoising step, caching included)."""
     from torch.utils.flop_counter import FlopCounterMode
 

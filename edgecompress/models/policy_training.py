@@ -8,11 +8,11 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from edgecompress.models.policy import PolicyModel, image_tensor
+from edgecompress.models.policy import PolicyAdapter, image_tensor
 from edgecompress.models.policy_data import Demonstrations
 
 
-def fit_normalization(policy: PolicyModel, demos: Demonstrations) -> None:
+def fit_normalization(policy: PolicyAdapter, demos: Demonstrations) -> None:
     """Set the policy's state and action normalisation to the demonstrations' mean and std."""
     network = policy.network
     for name, values in (("state", demos.states), ("action", demos.actions)):
@@ -21,7 +21,7 @@ def fit_normalization(policy: PolicyModel, demos: Demonstrations) -> None:
 
 
 def train_policy(
-    policy: PolicyModel,
+    policy: PolicyAdapter,
     demos: Demonstrations,
     epochs: int,
     batch: int = 64,

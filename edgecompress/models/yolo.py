@@ -8,15 +8,33 @@ from pathlib import Path
 from typing import Any
 
 from edgecompress.errors import InputError
+from edgecompress.models.base import ModelAdapter
 from edgecompress.offline import enforce_offline
 
 
 @dataclass
-class YoloDetector:
-    """A loaded Ultralytics detection checkpoint."""
+class YoloAdapter(ModelAdapter):
+    """A loaded Ultralytics detection checkpoint (YOLOv8, YOLO11, YOLO12, YOLO26, YOLOv10)."""
+
+    family = "yolo"
+    task = "detect"
 
     checkpoint: Path
     yolo: Any  # ultralytics.YOLO
+
+    @classmethod
+    def load(cls, path: str | Path) -> YoloAdapter:
+        """Load an Ultralytics detection checkpoint offline (:func:`load_detector`)."""
+        return load_detector(path)
+
+    @property
+    def input_size(self) -> int:
+        """The image size the checkpoint was trained at."""
+        return self.train_imgsz
+
+    def editable(self) -> Any:
+        """The ``DetectionModel`` the passes transform."""
+        return self.torch_model
 
     @property
     def names(self) -> list[str]:
@@ -83,7 +101,7 @@ class YoloDetector:
         )
         return Path(exported)
 
-    def with_model(self, model: Any, path: Path) -> YoloDetector:
+    def with_model(self, model: Any, path: Path) -> YoloAdapter:
         """Save ``model`` as an Ultralytics checkpoint at ``path`` (this one's metadata) and reload it."""
         from ultralytics import YOLO
 
@@ -157,7 +175,7 @@ def check_runnable(yolo: Any, path: Path) -> None:
         model.train(was_training)
 
 
-def load_detector(path: str | Path) -> YoloDetector:
+def load_detector(path: str | Path) -> YoloAdapter:
     """Load an Ultralytics detection checkpoint offline, with one clear error for each bad input."""
     enforce_offline()
     path = Path(path)
@@ -185,4 +203,4 @@ def load_detector(path: str | Path) -> YoloDetector:
             f"{path} is an Ultralytics {family}; edgecompress compiles YOLO DetectionModels",
             "pass a YOLOv8, YOLO11, YOLO12 or YOLO26 detection checkpoint",
         )
-    return YoloDetector(path, yolo)
+    return YoloAdapter(path, yolo)

@@ -17,6 +17,8 @@ import copy
 import torch
 from torch import nn
 
+from edgecompress.models.ultralytics_compat import keep_compressed_architecture_in_training
+
 
 def _split_conv(conv: nn.Module, first: int) -> tuple[nn.Module, nn.Module]:
     """Cut an Ultralytics ``Conv`` (conv + BN + act) into two along its output channels."""
@@ -95,25 +97,4 @@ def trainable_as_is(weights: nn.Module, args: object) -> nn.Module:
     return model
 
 
-def keep_compressed_architecture_in_training() -> None:
-    """Patch ``DetectionTrainer.get_model`` to return a split-free checkpoint's module instead of a rebuild.
-
-    Only models containing edgecompress' blocks are affected; every other model trains as before.
-    """
-    from ultralytics.models.yolo.detect import DetectionTrainer
-
-    stock = DetectionTrainer.get_model
-    if getattr(stock, "keeps_compressed_architecture", False):
-        return
-
-    def get_model(self: DetectionTrainer, cfg: object = None, weights: object = None, verbose: bool = True):
-        if isinstance(weights, nn.Module) and is_split_free(weights):
-            return trainable_as_is(weights, self.args)
-        return stock(self, cfg=cfg, weights=weights, verbose=verbose)
-
-    get_model.keeps_compressed_architecture = True  # type: ignore[attr-defined]
-    get_model.__doc__ = stock.__doc__
-    DetectionTrainer.get_model = get_model  # type: ignore[method-assign]
-
-
-keep_compressed_architecture_in_training()
+keep_compressed_architecture_in_training(is_split_free, trainable_as_is)

@@ -5,14 +5,14 @@ This module path is stable: checkpoints written while distilling pickle ``CWDDis
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
 from ultralytics.models.yolo.detect import DetectionTrainer
 from ultralytics.nn.distill_model import DistillationModel
+
+from edgecompress.models.ultralytics_compat import distillation_class
 
 
 def cwd_loss(student: torch.Tensor, teacher: torch.Tensor, tau: float) -> torch.Tensor:
@@ -97,22 +97,6 @@ class CompressedModelTrainer(DetectionTrainer):
         return trainable_as_is(weights, self.args)
 
 
-@contextlib.contextmanager
-def distillation_class(cls: type[DistillationModel], tau: float) -> Iterator[None]:
-    """Make Ultralytics' trainer build ``cls`` where it builds its DistillationModel."""
-    import ultralytics.engine.trainer as trainer_module
-
-    original = trainer_module.DistillationModel
-    previous_tau = CWDDistillationModel.tau
-    trainer_module.DistillationModel = cls  # type: ignore[misc]
-    CWDDistillationModel.tau = tau
-    try:
-        yield
-    finally:
-        trainer_module.DistillationModel = original  # type: ignore[misc]
-        CWDDistillationModel.tau = previous_tau
-
-
 class DistillationTrainer(CompressedModelTrainer):
     """Trains with Ultralytics' ``distill_model`` setting, the feature loss being CWD at ``tau``.
 
@@ -124,7 +108,7 @@ class DistillationTrainer(CompressedModelTrainer):
     tau: ClassVar[float] = 4.0
 
     def _do_train(self) -> None:
-        with distillation_class(CWDDistillationModel, type(self).tau):
+        with distillation_class(CWDDistillationModel, tau=type(self).tau):
             super()._do_train()
 
 
@@ -162,12 +146,9 @@ def add_l1_subgradient(
 
 
 def pruning_mask(
-    model: torch.nn.Module, layers: list[torch.nn.BatchNorm2d], prune: dict[str, Any], imgsz: int
+    model: torch.nn.Module, layers: list[torch.nn.BatchNorm2d], plan: dict[str, torch.Tensor]
 ) -> dict[int, torch.Tensor]:
-    """0/1 mask per BN of ``layers``: 1 on the channels a ``bn_prune`` step with ``prune`` would remove."""
-    from edgecompress.passes.bn_prune import BNPruneConfig, pruning_plan
-
-    plan = pruning_plan(model, BNPruneConfig(**prune), imgsz)
+    """0/1 mask per BN of ``layers``: 1 on the channels of ``plan`` (BN module name → channel indices)."""
     modules = dict(model.named_modules())
     mask = {id(bn): torch.zeros_like(bn.weight.detach()) for bn in layers}
     for name, channels in plan.items():
@@ -181,27 +162,29 @@ class SparsityTrainer(CompressedModelTrainer):
     """Adds the L1 subgradient λ·sign(γ) of BN scales to the gradients before every optimizer step.
 
     ``schedule`` is ``constant`` or ``linear`` (λ decays linearly to 0 over the epochs). With
-    ``prune`` set (a ``bn_prune`` configuration), only the channels that pruning step would remove
-    are penalised, as MaskSparsity does: the mask is torch-pruning's own plan for the current
-    weights, recomputed every epoch, so coupled channels (residual adds, concats) are penalised
-    together and the channels that will be kept are left alone. The model must be split-free.
+    ``prune`` set (a ``bn_prune`` configuration) and its ``planner`` (``planner(model, prune, imgsz)``
+    → BN name → channels that pruning step would remove), only those channels are penalised, as
+    MaskSparsity does: the plan is torch-pruning's own for the current weights, recomputed every
+    epoch, so coupled channels (residual adds, concats) are penalised together and the channels that
+    will be kept are left alone. The model must be split-free.
     """
 
-    penalty: ClassVar[dict[str, Any]] = {"lam": 1e-3, "schedule": "constant", "prune": None}
+    penalty: ClassVar[dict[str, Any]] = {"lam": 1e-3, "schedule": "constant", "prune": None, "planner": None}
 
     def _penalised(self) -> list[torch.nn.BatchNorm2d]:
-        from edgecompress.passes.bn_prune import head_output_layers
+        from edgecompress.models.yolo_head import head_output_layers
 
         model = student_of(self.model)
         skip = {id(sub) for m in head_output_layers(model) for sub in m.modules()}
         return bn_scales(model, skip)
 
     def _epoch_mask(self, layers: list[torch.nn.BatchNorm2d]) -> dict[int, torch.Tensor] | None:
-        prune = self.penalty.get("prune")
-        if not prune:
+        prune, planner = self.penalty.get("prune"), self.penalty.get("planner")
+        if not prune or planner is None:
             return None
         if getattr(self, "_mask_epoch", None) != self.epoch:
-            self._mask = pruning_mask(student_of(self.model), layers, prune, int(self.args.imgsz))
+            model = student_of(self.model)
+            self._mask = pruning_mask(model, layers, planner(model, prune, int(self.args.imgsz)))
             self._mask_epoch = self.epoch
         return self._mask
 

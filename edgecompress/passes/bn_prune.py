@@ -263,8 +263,8 @@ def prune_by_bn_scale(
     import torch
     import torch_pruning as tp
 
-    from edgecompress.models.yolo_modules import make_prunable
     from edgecompress.models.batchnorm_statistics import input_channel_means, recalibrate_batchnorm
+    from edgecompress.models.yolo_modules import make_prunable
 
     model = copy.deepcopy(model).float().eval()
     make_prunable(model)
@@ -328,7 +328,14 @@ class BNPrunePass(Pass):
         if config.budget_ms is not None:
             from edgecompress.passes.latency_budget import search_ratio_for_budget
 
-            search = search_ratio_for_budget(model, config, ctx)
+            settings = config
+
+            def prune_at(ratio: float) -> tuple[Any, dict[str, Any]]:
+                return prune_by_bn_scale(model, settings.model_copy(update={"ratio": ratio}), ctx.imgsz)
+
+            search = search_ratio_for_budget(
+                prune_at, config.budget_ms, config.max_layer_ratio, config.search_steps, ctx
+            )
             config = config.model_copy(update={"ratio": search["chosen_ratio"]})
         count = config.recalibrate
         batches = recalibration_batches(ctx.data, ctx.imgsz, count) if count else None

@@ -13,7 +13,7 @@ from pydantic import Field
 from edgecompress.passes.base import Pass, PassConfig, PassResult
 
 if TYPE_CHECKING:
-    from edgecompress.models.policy import PolicyModel
+    from edgecompress.models.policy import PolicyAdapter
     from edgecompress.passes.base import PassContext
 
 
@@ -30,7 +30,7 @@ class FeatureCachePass(Pass):
     Config = FeatureCacheConfig
     families = ("policy",)
 
-    def run(self, model: PolicyModel, ctx: PassContext) -> PassResult:
+    def run(self, model: PolicyAdapter, ctx: PassContext) -> PassResult:
         from edgecompress.models.vla.head import full_steps
 
         config: FeatureCacheConfig = self.config  # type: ignore[assignment]

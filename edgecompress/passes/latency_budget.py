@@ -7,36 +7,39 @@ fine-tuning, less pruning keeps more of the model); every candidate is listed in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from edgecompress.errors import StageFailed
 
 if TYPE_CHECKING:
     from edgecompress.passes.base import PassContext
-    from edgecompress.passes.bn_prune import BNPruneConfig
+
+# prune the model at a channel ratio: (pruned model, pruning details with params_after, gflops_after)
+PruneAt = Callable[[float], tuple[Any, dict[str, Any]]]
 
 
-def candidate_latency_ms(model: Any, ratio: float, ctx: PassContext, config: BNPruneConfig) -> tuple:
+def candidate_latency_ms(prune_at: PruneAt, ratio: float, ctx: PassContext) -> tuple:
     """Prune at ``ratio``; return (pruning details, p50 ms on the target runtime at FP32, where)."""
-    from edgecompress.passes.bn_prune import prune_by_bn_scale
-
     if ctx.candidate_latency is None:
-        raise StageFailed("bn_prune budget_ms needs the target's runtime to time candidates", "drop budget_ms")
-    pruned, details = prune_by_bn_scale(model, config.model_copy(update={"ratio": ratio}), ctx.imgsz)
+        raise StageFailed("bn_prune budget_ms needs the target's runtime to time candidates", "drop it")
+    pruned, details = prune_at(ratio)
     p50, measured_on = ctx.candidate_latency(pruned, ctx.work / f"budget-{ratio:.4f}")
     return details, p50, measured_on
 
 
-def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: PassContext) -> dict[str, Any]:
-    """Bisect the channel ratio for the least pruning whose p50 latency fits ``config.budget_ms``.
+def search_ratio_for_budget(
+    prune_at: PruneAt, budget_ms: float, max_ratio: float, steps: int, ctx: PassContext
+) -> dict[str, Any]:
+    """Bisect the channel ratio for the least pruning whose p50 latency fits ``budget_ms``.
 
     Returns the chosen ratio and every candidate (the caller prunes at that ratio, with repairs).
     """
-    budget = float(config.budget_ms or 0)
-    low, high = 0.0, config.max_layer_ratio
+    budget = float(budget_ms)
+    low, high = 0.0, max_ratio
     candidates: list[dict[str, Any]] = []
     best: float | None = None
-    details, p50, measured_on = candidate_latency_ms(model, high, ctx, config)
+    details, p50, measured_on = candidate_latency_ms(prune_at, high, ctx)
     candidates.append(
         {
             "ratio": high,
@@ -52,9 +55,9 @@ def search_ratio_for_budget(model: Any, config: BNPruneConfig, ctx: PassContext)
             "raise --budget-ms, lower --imgsz, or use INT8",
         )
     best = high
-    for _ in range(config.search_steps):
+    for _ in range(steps):
         mid = round((low + high) / 2, 4)
-        details, p50, measured_on = candidate_latency_ms(model, mid, ctx, config)
+        details, p50, measured_on = candidate_latency_ms(prune_at, mid, ctx)
         fits = p50 <= budget
         candidates.append(
             {

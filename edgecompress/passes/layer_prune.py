@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from edgecompress.passes.base import Pass, PassConfig, PassResult
 
 if TYPE_CHECKING:
-    from edgecompress.models.policy import PolicyModel
+    from edgecompress.models.policy import PolicyAdapter
     from edgecompress.passes.base import PassContext
 
 
@@ -34,7 +34,7 @@ class LayerPruneConfig(PassConfig):
         return self
 
 
-def layer_importance(policy: PolicyModel, observations: tuple, batch: int = 16) -> list[float]:
+def layer_importance(policy: PolicyAdapter, observations: tuple, batch: int = 16) -> list[float]:
     """1 − mean cosine similarity of each decoder layer's input and output (all tokens, all observations)."""
     from edgecompress.models.policy import image_tensor
 
@@ -72,7 +72,7 @@ class LayerPrunePass(Pass):
     Config = LayerPruneConfig
     families = ("policy",)
 
-    def run(self, model: PolicyModel, ctx: PassContext) -> PassResult:
+    def run(self, model: PolicyAdapter, ctx: PassContext) -> PassResult:
         from edgecompress.models.policy import complexity
 
         config: LayerPruneConfig = self.config  # type: ignore[assignment]

@@ -14,7 +14,7 @@ from pydantic import Field
 from edgecompress.passes.base import Pass, PassConfig, PassResult
 
 if TYPE_CHECKING:
-    from edgecompress.models.policy import PolicyModel
+    from edgecompress.models.policy import PolicyAdapter
     from edgecompress.passes.base import PassContext
 
 
@@ -51,7 +51,7 @@ class MlpPrunePass(Pass):
     Config = MlpPruneConfig
     families = ("policy",)
 
-    def run(self, model: PolicyModel, ctx: PassContext) -> PassResult:
+    def run(self, model: PolicyAdapter, ctx: PassContext) -> PassResult:
         config: MlpPruneConfig = self.config  # type: ignore[assignment]
         before = list(model.config.intermediate_sizes)
         sizes = [prune_mlp(layer.mlp, config.ratio, config.round_to) for layer in model.decoder_layers()]

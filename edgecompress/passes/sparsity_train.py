@@ -17,7 +17,7 @@ from edgecompress.passes.base import Pass, PassResult
 from edgecompress.passes.training import TrainingConfig
 
 if TYPE_CHECKING:
-    from edgecompress.compiler import CompileContext
+    from edgecompress.passes.base import PassContext
 
 HIST_BINS = np.linspace(0.0, 2.0, 41)
 
@@ -67,8 +67,8 @@ class SparsityConfig(TrainingConfig):
 
 def gamma_summary(model: Any, threshold: float) -> dict[str, Any]:
     """Histogram of |γ| over the prunable BN layers and the fraction below ``threshold``."""
+    from edgecompress.models.yolo_head import head_output_layers
     from edgecompress.models.yolo_training import bn_scales
-    from edgecompress.passes.bn_prune import head_output_layers
 
     skip = {id(sub) for m in head_output_layers(model) for sub in m.modules()}
     gammas = np.concatenate([m.weight.detach().abs().float().numpy() for m in bn_scales(model, skip)])
@@ -115,7 +115,7 @@ class SparsityTrainPass(Pass):
     reads_train = "labels"
     Config = SparsityConfig
 
-    def run(self, model: Any, ctx: CompileContext) -> PassResult:
+    def run(self, model: Any, ctx: PassContext) -> PassResult:
         """Train ``model`` with the sparsity penalty; return the last checkpoint's model."""
         from ultralytics.nn.tasks import load_checkpoint
 
@@ -125,6 +125,7 @@ class SparsityTrainPass(Pass):
             configured,
             student_of,
         )
+        from edgecompress.passes.bn_prune import plan_for_settings
         from edgecompress.passes.training import (
             epoch_curve,
             guard_settings,
@@ -136,24 +137,29 @@ class SparsityTrainPass(Pass):
 
         config = self.config
         assert isinstance(config, SparsityConfig)
-        prune = mask_pruning_settings(config, list(ctx.recipe.stages))
+        prune = mask_pruning_settings(config, list(ctx.stages))
         if prune:
             from edgecompress.models.yolo_modules import make_prunable
 
             make_prunable(model)  # the mask is torch-pruning's plan, named on the split-free model
         before = gamma_summary(model, config.threshold)
-        work = ctx.stage_dir
-        student = ctx.detector.with_model(model, work / "start.pt")
+        work = ctx.work
+        student = ctx.adapter.with_model(model, work / "start.pt")
         overrides = train_overrides(
-            config, student.checkpoint, resolved_data_yaml(ctx.data_yaml, work), work, ctx.imgsz
+            config, student.checkpoint, resolved_data_yaml(ctx.data, work), work, ctx.imgsz
         )
         teacher = None
         if config.distill_weight > 0:
-            teacher = str(Path(ctx.teacher_checkpoint).resolve())
+            teacher = str(Path(ctx.teacher).resolve())
             overrides.update({"distill_model": teacher, "dis": config.distill_weight})
         trainer_cls = configured(
             SparseDistillationTrainer if teacher else SparsityTrainer,
-            penalty={"lam": config.lam, "schedule": config.schedule, "prune": prune},
+            penalty={
+                "lam": config.lam,
+                "schedule": config.schedule,
+                "prune": prune,
+                "planner": plan_for_settings,
+            },
             tau=config.tau,
             **guard_settings(config),
         )

@@ -14,7 +14,7 @@ from pydantic import Field
 from edgecompress.passes.base import Pass, PassConfig, PassResult
 
 if TYPE_CHECKING:
-    from edgecompress.models.policy import PolicyModel
+    from edgecompress.models.policy import PolicyAdapter
     from edgecompress.passes.base import PassContext
 
 
@@ -42,7 +42,7 @@ class TokenPrunePass(Pass):
     Config = TokenPruneConfig
     families = ("policy",)
 
-    def run(self, model: PolicyModel, ctx: PassContext) -> PassResult:
+    def run(self, model: PolicyAdapter, ctx: PassContext) -> PassResult:
         from edgecompress.models.vla.config import TokenPruning
 
         config: TokenPruneConfig = self.config  # type: ignore[assignment]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-REPORT_SCHEMA_VERSION = "1.1"  # 1.1 added MeasuredOn.executed_precision and .isa; 1.0 reads as is
+# 1.1 added MeasuredOn.executed_precision and .isa; 2.0 puts a row's family metrics in one typed
+# ``metrics`` mapping (``task`` tells which) instead of the two fields ``accuracy`` and ``policy``.
+# 1.x reports read as they are (their rows are upgraded on load).
+REPORT_SCHEMA_VERSION = "2.0"
 
 
 class _Strict(BaseModel):
@@ -42,9 +45,23 @@ class LatencyRow(_Strict):
     warmup: int
     iterations: int
 
+    @classmethod
+    def of(cls, latency: Any) -> LatencyRow:
+        """The row of a ``measure_latency`` / ``time_calls`` result."""
+        return cls(
+            p50_ms=latency.p50_ms,
+            p95_ms=latency.p95_ms,
+            mean_ms=latency.mean_ms,
+            fps=latency.fps,
+            warmup=latency.warmup,
+            iterations=latency.iterations,
+        )
+
 
 class AccuracyRow(_Strict):
     """Box mAP on the full split named in :class:`DataInfo`."""
+
+    task: Literal["detect"] = "detect"
 
     map50: float
     map50_95: float
@@ -52,6 +69,8 @@ class AccuracyRow(_Strict):
 
 class PolicyAccuracyRow(_Strict):
     """A policy's accuracy: action-chunk error on held-out demonstrations, success rate where run."""
+
+    task: Literal["action"] = "action"
 
     action_mse: float = Field(description="mean squared error of predicted vs expert action chunks")
     frames: int = Field(description="held-out frames scored, fixed noise seed")
@@ -67,11 +86,35 @@ class StageRow(_Strict):
     measured_on: MeasuredOn
     params: int
     gflops: float
-    accuracy: AccuracyRow | None = None
-    policy: PolicyAccuracyRow | None = None
+    metrics: Annotated[AccuracyRow | PolicyAccuracyRow, Field(discriminator="task")] | None = Field(
+        None, description="the family's accuracy: mAP (task detect) or action error (task action)"
+    )
     latency: LatencyRow | None = None
     wall_s: float | None = None
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _family_fields_to_metrics(cls, data: Any) -> Any:
+        """Rows of 1.x reports (and ``accuracy=`` / ``policy=`` arguments) become ``metrics``."""
+        if not isinstance(data, dict) or not ({"accuracy", "policy"} & set(data)):
+            return data
+        data = dict(data)
+        for key, task in (("accuracy", "detect"), ("policy", "action")):
+            value = data.pop(key, None)
+            if value is not None:
+                data["metrics"] = {**value, "task": task} if isinstance(value, dict) else value
+        return data
+
+    @property
+    def accuracy(self) -> AccuracyRow | None:
+        """A detector row's mAP (None for other families)."""
+        return self.metrics if isinstance(self.metrics, AccuracyRow) else None
+
+    @property
+    def policy(self) -> PolicyAccuracyRow | None:
+        """A policy row's action error (None for other families)."""
+        return self.metrics if isinstance(self.metrics, PolicyAccuracyRow) else None
 
 
 class ModelInfo(_Strict):

@@ -40,7 +40,7 @@ try:
     trainer._do_train()
 except Stop:
     pass
-print(json.dumps(seen))
+print(json.dumps(seen, default=lambda o: f"{o.__module__}.{o.__qualname__}"))
 """
 
 
@@ -89,4 +89,5 @@ def test_sparsity_penalty_reaches_the_ddp_worker(overrides, tmp_path, monkeypatc
         "planner": plan_for_settings,
     }
     seen = _worker_sees(configured(SparsityTrainer, penalty=penalty), overrides, tmp_path, monkeypatch)
-    assert seen["penalty"] == penalty
+    # the mask planner travels by reference (an importable function), the settings by value
+    assert seen["penalty"] == {**penalty, "planner": "edgecompress.passes.bn_prune.plan_for_settings"}

@@ -90,7 +90,9 @@ def test_the_compressed_checkpoint_round_trips_through_ultralytics(compressed, t
     exported = Path(YOLO(str(out / "model.pt")).export(format="onnx", imgsz=IMGSZ, device="cpu"))
     import onnxruntime as ort
 
-    x = torch.rand(1, 3, IMGSZ, IMGSZ)
+    from edgecompress.runtime.preprocess import preprocess, read_image
+
+    x = torch.from_numpy(preprocess([read_image(images[0])], IMGSZ)[0])  # a real digit, letterboxed
     reference = YOLO(str(out / "model.pt")).model.float().eval()
     with torch.no_grad():
         expected = reference(x)[0].numpy()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from edgecompress.cli import main
-from edgecompress.models.policy import PolicyModel, build_policy
+from edgecompress.models.policy import PolicyAdapter, build_policy
 from edgecompress.models.policy_training import fit_normalization
 from edgecompress.testing.policy import tiny_vla_config, write_reaching_demos
 
@@ -22,7 +22,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
     folder = tmp_path_factory.mktemp("policy")
     demos = write_reaching_demos(folder / "demos.npz", episodes=5, steps=6)
-    policy = PolicyModel(folder / "policy.pt", build_policy(tiny_vla_config(language_layers=4)))
+    policy = PolicyAdapter(folder / "policy.pt", build_policy(tiny_vla_config(language_layers=4)))
     fit_normalization(policy, load_demonstrations(demos))
     return policy.save(folder / "policy.pt"), demos
 

@@ -14,9 +14,9 @@ from edgecompress.artifact import CHECKSUMS, MANIFEST, Manifest, write_checksums
 from edgecompress.backends import get_backend
 from edgecompress.cli import main
 from edgecompress.errors import InputError
+from edgecompress.families.yolo_rows import STAND_IN_ITERATIONS
 from edgecompress.report import Report
 from edgecompress.report.render import speedup_line
-from edgecompress.stage_rows import STAND_IN_ITERATIONS
 
 pytestmark = pytest.mark.skipif(
     get_backend("tensorrt").available() is None,

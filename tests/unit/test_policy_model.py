@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from edgecompress.errors import InputError
-from edgecompress.models.policy import PolicyModel, build_policy, load_policy
+from edgecompress.models.policy import PolicyAdapter, build_policy, load_policy
 from edgecompress.models.policy_data import load_demonstrations
 from edgecompress.models.vla.config import TokenPruning, tokenize
 from edgecompress.testing.policy import (
@@ -19,15 +19,15 @@ from edgecompress.testing.policy import (
 )
 
 
-def _accelerated(tmp_path: Path) -> PolicyModel:
-    policy = PolicyModel(tmp_path / "p.pt", build_policy(tiny_vla_config(language_layers=5)).eval())
+def _accelerated(tmp_path: Path) -> PolicyAdapter:
+    policy = PolicyAdapter(tmp_path / "p.pt", build_policy(tiny_vla_config(language_layers=5)).eval())
     policy.remove_layers([1, 3])
     policy.set_token_pruning(TokenPruning(after_layer=1, keep=6, keep_top=2))
     policy.set_cache_interval(3)
     return policy
 
 
-def _observation(policy: PolicyModel, seed: int = 0) -> tuple[np.ndarray, ...]:
+def _observation(policy: PolicyAdapter, seed: int = 0) -> tuple[np.ndarray, ...]:
     rng, config = np.random.default_rng(seed), policy.config
     images = rng.integers(0, 256, (1, config.image_size, config.image_size, 3), dtype=np.uint8)
     text = np.array([tokenize("reach the blue square", config.vocab, config.max_text_tokens)])
@@ -47,7 +47,7 @@ def test_accelerated_checkpoint_round_trips_with_its_settings(tmp_path: Path) ->
 
 @pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
 def test_lowered_graphs_match_torch(tmp_path: Path, backend: str) -> None:
-    from edgecompress.policy_compiler import lower_policy
+    from edgecompress.families.policy import lower_policy
     from edgecompress.runtime.policy import load_policy_runtime
 
     policy = _accelerated(tmp_path)
@@ -62,7 +62,7 @@ def test_lowered_graphs_match_torch(tmp_path: Path, backend: str) -> None:
 
 
 def test_runtime_predict_takes_one_observation(tmp_path: Path) -> None:
-    from edgecompress.policy_compiler import lower_policy
+    from edgecompress.families.policy import lower_policy
     from edgecompress.runtime.policy import load_policy_runtime
 
     policy = _accelerated(tmp_path)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgecompress.models.policy import PolicyModel, build_policy
+from edgecompress.models.policy import PolicyAdapter, build_policy
 from edgecompress.models.policy_data import Demonstrations
 from edgecompress.models.vla.config import TokenPruning
 from edgecompress.models.vla.head import full_steps, sample_actions
@@ -21,8 +21,8 @@ from edgecompress.passes.token_prune import TokenPruneConfig, TokenPrunePass, to
 from edgecompress.testing.policy import reaching_demonstrations, tiny_vla_config
 
 
-def _policy(**changes: object) -> PolicyModel:
-    return PolicyModel(Path("tiny.pt"), build_policy(tiny_vla_config(**changes)).eval())
+def _policy(**changes: object) -> PolicyAdapter:
+    return PolicyAdapter(Path("tiny.pt"), build_policy(tiny_vla_config(**changes)).eval())
 
 
 def _demos(episodes: int = 2) -> Demonstrations:
@@ -33,7 +33,7 @@ def _context(demos: Demonstrations) -> SimpleNamespace:
     return SimpleNamespace(calibration=lambda count, seed=0: demos.sample(count, seed))
 
 
-def _inputs(policy: PolicyModel, demos: Demonstrations, seed: int = 0) -> tuple[torch.Tensor, ...]:
+def _inputs(policy: PolicyAdapter, demos: Demonstrations, seed: int = 0) -> tuple[torch.Tensor, ...]:
     from edgecompress.models.policy import image_tensor
 
     images, text, states = policy.observations(demos)

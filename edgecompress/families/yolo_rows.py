@@ -1,13 +1,11 @@
-"""Measure a list of runtimes (latency interleaved, accuracy on the full val split) into report rows."""
+"""Measure a detector compile's runtimes (latency interleaved, mAP on the full val split) into report rows."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from edgecompress.backends.base import Runtime
 from edgecompress.measure.accuracy import evaluate
 from edgecompress.measure.environment import cpu_model, isa_flags
 from edgecompress.measure.latency import measure_latency
@@ -16,65 +14,44 @@ from edgecompress.runtime.preprocess import preprocess, read_image
 from edgecompress.ui import status
 
 if TYPE_CHECKING:
-    from edgecompress.compiler import CompileContext
-    from edgecompress.models.yolo import YoloDetector
-
-
-def latency_row(latency: Any) -> LatencyRow:
-    """The report row of a :func:`measure_latency` result."""
-    return LatencyRow(
-        p50_ms=latency.p50_ms,
-        p95_ms=latency.p95_ms,
-        mean_ms=latency.mean_ms,
-        fps=latency.fps,
-        warmup=latency.warmup,
-        iterations=latency.iterations,
-    )
-
-
-@dataclass
-class MeasuredRuntime:
-    """A runtime to measure and the row it becomes."""
-
-    name: str
-    kind: str
-    runtime: Runtime
-    detector: YoloDetector
-    details: dict[str, Any] | None
-    wall_s: float | None = None
+    from edgecompress.data import DetectionSplit
+    from edgecompress.families.base import CompilePlan, Measured
 
 
 STAND_IN_WARMUP, STAND_IN_ITERATIONS = 10, 50  # timing on the CPU stand-in of a deferred TensorRT engine
 
 
-def _latency_input(ctx: CompileContext) -> np.ndarray:
-    batch, _ = preprocess([read_image(ctx.val.images[0])], ctx.imgsz)
-    return np.repeat(batch, ctx.target.latency.batch, axis=0) if ctx.target.latency.batch > 1 else batch
+def _latency_input(plan: CompilePlan, val: DetectionSplit) -> np.ndarray:
+    batch, _ = preprocess([read_image(val.images[0])], plan.imgsz)
+    return np.repeat(batch, plan.target.latency.batch, axis=0) if plan.target.latency.batch > 1 else batch
 
 
 def measure_rows(
-    ctx: CompileContext, runtimes: list[MeasuredRuntime]
+    plan: CompilePlan, val: DetectionSplit, runtimes: list[Measured], stand_in: bool = False
 ) -> tuple[list[StageRow], DataInfo | None]:
-    """Latency of all runtimes (interleaved), then mAP of each; returns rows and the split description."""
-    lat = ctx.target.latency
+    """Latency of all runtimes (interleaved), then mAP of each on ``val``; rows and the split description.
+
+    ``stand_in``: ONNX Runtime on this CPU stands in for a TensorRT engine built later on the device.
+    """
+    lat = plan.target.latency
     warmup, iterations = lat.warmup, lat.iterations
-    if ctx.engine_deferred:  # ONNX Runtime on this CPU stands in: the device's long timing says nothing here
+    if stand_in:  # the device's long timing says nothing on this CPU
         warmup, iterations = min(warmup, STAND_IN_WARMUP), min(iterations, STAND_IN_ITERATIONS)
     status(f"measuring latency: {iterations} iterations after {warmup} warm-up, interleaved")
     timed = {m.name: m.runtime for m in runtimes}
-    latencies = measure_latency(timed, _latency_input(ctx), warmup, iterations)
+    latencies = measure_latency(timed, _latency_input(plan, val), warmup, iterations)
     rows, data_info = [], None
     for m in runtimes:
-        params, gflops = m.detector.complexity(ctx.imgsz)
+        params, gflops = m.adapter.complexity(plan.imgsz)
         accuracy = None
-        if ctx.recipe.measure.accuracy:
-            settings = ctx.recipe.measure
+        if plan.recipe.measure.accuracy:
+            settings = plan.recipe.measure
             acc = evaluate(
-                m.runtime, ctx.val, ctx.imgsz, settings.conf, settings.iou, m.name, settings.single_cls
+                m.runtime, val, plan.imgsz, settings.conf, settings.iou, m.name, settings.single_cls
             )
             accuracy = AccuracyRow(map50=acc.map50, map50_95=acc.map50_95)
             data_info = DataInfo(
-                data_yaml=str(ctx.data_yaml), split="val", images=acc.images, instances=acc.instances
+                data_yaml=str(plan.data), split="val", images=acc.images, instances=acc.instances
             )
             status(
                 f"{m.name}: mAP50 {acc.map50:.4f}  mAP50-95 {acc.map50_95:.4f}  "
@@ -88,9 +65,9 @@ def measure_rows(
             device=getattr(m.runtime, "device", "CPU"),
             cpu=cpu_model(),
             isa=isa_flags(),
-            threads=ctx.target.threads,
+            threads=plan.target.threads,
             batch=lat.batch,
-            imgsz=ctx.imgsz,
+            imgsz=plan.imgsz,
         )
         lat_m = latencies[m.name]
         rows.append(
@@ -100,8 +77,8 @@ def measure_rows(
                 measured_on=measured_on,
                 params=params,
                 gflops=gflops,
-                accuracy=accuracy,
-                latency=latency_row(lat_m),
+                metrics=accuracy,
+                latency=LatencyRow.of(lat_m),
                 wall_s=m.wall_s,
                 details=m.details or {},
             )

@@ -1,0 +1,233 @@
+"""The YOLO detector family's compile steps: input checks, ONNX lowering (INT8, TensorRT), mAP rows."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgecompress.artifact import Manifest
+from edgecompress.backends import Backend
+from edgecompress.compile_inputs import (
+    accuracy_guard,
+    backend_here,
+    calibration_input,
+    check_accuracy_guard,
+    check_dataset,
+    check_imgsz,
+)
+from edgecompress.config import Recipe, TargetProfile
+from edgecompress.config.calibration import CalibrationSpec
+from edgecompress.data import DetectionSplit, load_split
+from edgecompress.errors import InputError
+from edgecompress.families.base import CompileFamily, CompilePlan, LoweredModel, Measured
+from edgecompress.families.yolo_rows import measure_rows
+from edgecompress.models.yolo import YoloAdapter, load_detector
+from edgecompress.passes.base import PassContext
+from edgecompress.report.schema import CalibrationInfo, ModelInfo
+from edgecompress.ui import foreign_output, status
+
+if TYPE_CHECKING:
+    from edgecompress.calibration_set import CalibrationSet
+    from edgecompress.report.schema import DataInfo, StageRow
+
+
+@dataclass
+class YoloCompile(CompileFamily):
+    """A detector compile's own inputs: the scored split, the backend here, calibration."""
+
+    name = "yolo"
+
+    val: DetectionSplit
+    backend: Backend
+    calibration: CalibrationSpec | None = None
+    calibration_set: CalibrationSet | None = None  # from a cache written by `edgecompress calibrate`
+    # why the TensorRT engine is left to `edgecompress lower` on the device (then ``backend`` is the
+    # CPU runtime that measures the rows here); None when the target's backend runs here
+    engine_deferred: str | None = None
+
+    def pass_context(self, plan: CompilePlan, adapter: Any, work: Path) -> PassContext:
+        return PassContext(
+            adapter=adapter,
+            work=work,
+            data=plan.data,
+            imgsz=plan.imgsz,
+            teacher=plan.adapter.checkpoint,
+            resume=plan.resume,
+            stages=tuple(plan.recipe.stages),
+            candidate_latency=lambda model, folder: self.candidate_latency(plan, adapter, model, folder),
+        )
+
+    def candidate_latency(
+        self, plan: CompilePlan, adapter: Any, model: Any, folder: Path
+    ) -> tuple[float, str]:
+        """Lower a candidate ``model`` at FP32 for the target and time it there (p50 ms, where)."""
+        from edgecompress.measure.latency import measure_latency
+
+        candidate = adapter.with_model(model, folder / "model.pt")
+        runtime = self.lower(plan, candidate, folder).runtime
+        lat = plan.target.latency
+        batch = np.zeros((lat.batch, 3, plan.imgsz, plan.imgsz), dtype=np.float32)
+        p50 = measure_latency({"candidate": runtime}, batch, lat.warmup, lat.iterations)["candidate"].p50_ms
+        return p50, f"{self.backend.name} fp32"
+
+    def torch_runtime(self, plan: CompilePlan, adapter: Any) -> Any:
+        return adapter.torch_runtime(plan.target.threads, plan.recipe.lower.nms_free)
+
+    def export(self, plan: CompilePlan, adapter: Any, folder: Path) -> Path:
+        """The detector's ONNX graph (Ultralytics' exporter), at the compile's size and lowering settings."""
+        lower = plan.recipe.lower
+        with foreign_output():
+            return adapter.export_onnx(folder, plan.imgsz, lower.simplify, lower.opset, lower.nms_free)
+
+    def lower(self, plan: CompilePlan, adapter: Any, folder: Path) -> LoweredModel:
+        onnx = self.export(plan, adapter, folder / "onnx")
+        with foreign_output():
+            lowered = self.backend.lower(onnx, folder / self.backend.name, plan.target, "fp32", None)
+        return LoweredModel(lowered, self.backend.load(lowered.model_file, plan.target, "fp32"))
+
+    def lower_result(self, plan: CompilePlan, adapter: Any, build: Path, art: Path) -> LoweredModel:
+        from edgecompress.calibration_set import build_calibration_set
+
+        calib = None
+        if plan.precision == "int8":
+            assert self.calibration is not None
+            calib = self.calibration_set or build_calibration_set(
+                str(plan.data), self.calibration, plan.imgsz
+            )
+        status(f"lowering result: {self.backend.name} {plan.precision}")
+        onnx = self.export(plan, adapter, build / "final-onnx")
+        inputs = calib.inputs if calib else None
+        if self.engine_deferred:
+            result = self._prepare_tensorrt_onnx(plan, onnx, art, inputs)
+        else:
+            guard = accuracy_guard(plan, self.val) if plan.precision == "int8" else None
+            with foreign_output():
+                lowered = self.backend.lower(
+                    onnx, art / self.backend.name, plan.target, plan.precision, inputs, guard
+                )
+            result = LoweredModel(lowered, self.backend.load(lowered.model_file, plan.target, plan.precision))
+        if guarded := result.lowered.details.get("accuracy_guard"):
+            status(
+                f"accuracy guard: mAP50-95 fp32 {guarded['fp32']:.4f}, int8 PTQ {guarded['int8_ptq']:.4f}, "
+                f"result {guarded['result']:.4f} on {guarded['images']} {guarded['split']} images; "
+                f"{len(guarded['reverted_layers'])} layers back to float; max_drop {guarded['max_drop']} "
+                + ("met" if guarded["met"] else "NOT met")
+            )
+        shutil.copyfile(onnx, art / "model.onnx")
+        if calib and self.calibration:
+            result.calibration = CalibrationInfo(
+                spec=self.calibration.name,
+                split=self.calibration.split,
+                count=len(calib.inputs),
+                images_sha256=calib.images_sha256,
+            )
+        return result
+
+    def _prepare_tensorrt_onnx(
+        self, plan: CompilePlan, onnx: Path, art: Path, calibration: list | None
+    ) -> LoweredModel:
+        """Write ``tensorrt/model.onnx`` (Q/DQ for INT8); load it on ONNX Runtime CPU for the result row."""
+        from edgecompress.backends.tensorrt_onnx import prepare_onnx
+
+        status(
+            f"TensorRT engine deferred to the device ({self.engine_deferred}); measuring on ONNX Runtime CPU"
+        )
+        with foreign_output():
+            lowered = prepare_onnx(onnx, art / "tensorrt", plan.precision, calibration)
+        measured = "int8" if plan.precision == "int8" else "fp32"  # ONNX Runtime runs the FP32 ONNX as is
+        lowered.details.update(
+            {
+                "engine": "pending: build it on the device with `edgecompress lower ARTIFACT`",
+                "engine_precision": plan.precision,
+                "tensorrt_onnx": "tensorrt/model.onnx",
+                "measured_here": f"the TensorRT-ready ONNX on ONNX Runtime CPU ({measured})",
+            }
+        )
+        return LoweredModel(lowered, self.backend.load(lowered.model_file, plan.target, measured))
+
+    def measure(self, plan: CompilePlan, measured: list[Measured]) -> tuple[list[StageRow], DataInfo | None]:
+        return measure_rows(plan, self.val, measured, stand_in=bool(self.engine_deferred))
+
+    def write_files(self, plan: CompilePlan, art: Path, final: Any, result: LoweredModel) -> None:
+        shutil.copyfile(final.checkpoint, art / "model.pt")
+        lowered = result.lowered
+        model_file = lowered.model_file.relative_to(art).as_posix()
+        manifest = Manifest("yolo", self.backend.name, plan.precision, model_file, plan.imgsz, final.names)
+        if plan.target.backend == "tensorrt":
+            manifest.backend, manifest.onnx_file = "tensorrt", "tensorrt/model.onnx"
+            manifest.engine_pending = bool(self.engine_deferred)
+            manifest.model_file = "tensorrt/model.engine"
+            manifest.built_with = dict(lowered.details.get("built_with", {}))
+        manifest.write(art)
+
+    def model_info(self, plan: CompilePlan) -> ModelInfo:
+        from edgecompress.artifact import sha256_file
+
+        original = plan.adapter
+        return ModelInfo(
+            source=str(original.checkpoint),
+            sha256=sha256_file(original.checkpoint),
+            family="yolo",
+            task="detect",
+            names=original.names,  # type: ignore[attr-defined]
+            imgsz=plan.imgsz,
+        )
+
+
+def plan_yolo(
+    model: str | Path,
+    data: str | Path,
+    profile: TargetProfile,
+    recipe: Recipe,
+    precision: str | None,
+    imgsz: int | None,
+    out: Path,
+    force: bool,
+) -> tuple[YoloCompile, YoloAdapter, str, int]:
+    """Check a detector compile's inputs; return the family's part of the plan, the model, precision, size."""
+    from edgecompress.artifact import check_output_dir
+
+    chosen = precision or recipe.lower.precision or profile.default_precision
+    if chosen not in profile.precisions:
+        raise InputError(
+            f"target {profile.name} does not offer precision {chosen}",
+            f"use one of: {', '.join(profile.precisions)}",
+        )
+    backend, deferred = backend_here(profile, chosen)
+    check_output_dir(out, force)
+    detector = load_detector(model)
+    val = load_split(data, "val")
+    if len(val.names) != len(detector.names) and not recipe.measure.single_cls:
+        raise InputError(
+            f"{data} has {len(val.names)} classes but the model has {len(detector.names)}",
+            "pass the data yaml the model was trained on, or --set measure.single_cls=true",
+        )
+    if recipe.lower.nms_free and not detector.has_one_to_one_head:
+        raise InputError(
+            f"lower.nms_free needs an end-to-end (one-to-one) head; {Path(model).name} has none",
+            "drop lower.nms_free, or compile a YOLO26 / YOLOv10 model",
+        )
+    size = check_imgsz(imgsz, detector.stride) or recipe.measure.imgsz or detector.train_imgsz
+    check_dataset(recipe, data, val)
+    spec, cached = (
+        calibration_input(recipe.lower.calibration, data, size) if chosen == "int8" else (None, None)
+    )
+    check_accuracy_guard(recipe, profile, chosen, data)
+    return YoloCompile(val, backend, spec, cached, deferred), detector, chosen, size
+
+
+def with_latency_budget(recipe: Recipe, budget_ms: float) -> Recipe:
+    """Set ``budget_ms`` on the recipe's bn_prune stage (the ratio is then searched on the target)."""
+    from edgecompress.config.recipe import apply_overrides
+
+    indices = [i for i, stage in enumerate(recipe.stages) if stage.get("pass") == "bn_prune"]
+    if not indices:
+        raise InputError(
+            f"--budget-ms needs a recipe with a bn_prune stage; {recipe.name} has none",
+            "use --recipe yolo-prune50 (or add a bn_prune stage to yours)",
+        )
+    return apply_overrides(recipe, [f"stages.{indices[0]}.budget_ms={budget_ms}"])
