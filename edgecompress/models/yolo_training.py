@@ -145,6 +145,20 @@ def add_l1_subgradient(
         bn.weight.grad.add_(step * mask[id(bn)] if mask else step)
 
 
+def shrink_masked(layers: list[torch.nn.BatchNorm2d], mask: dict[int, torch.Tensor], factor: float) -> None:
+    """Multiply γ and β of the masked BN channels by ``factor``: their output fades towards SiLU(0) = 0."""
+    with torch.no_grad():
+        for bn in layers:
+            keep = 1.0 - mask[id(bn)] * (1.0 - factor)
+            bn.weight.mul_(keep)
+            bn.bias.mul_(keep)
+
+
+def shrink_factor(shrink_to: float, steps: int) -> float:
+    """Per-step factor that takes a value to ``shrink_to`` of itself in ``steps`` steps."""
+    return float(shrink_to) ** (1.0 / max(1, steps))
+
+
 def pruning_mask(
     model: torch.nn.Module, layers: list[torch.nn.BatchNorm2d], plan: dict[str, torch.Tensor]
 ) -> dict[int, torch.Tensor]:
@@ -167,9 +181,21 @@ class SparsityTrainer(CompressedModelTrainer):
     MaskSparsity does: the plan is torch-pruning's own for the current weights, recomputed every
     epoch, so coupled channels (residual adds, concats) are penalised together and the channels that
     will be kept are left alone. The model must be split-free.
+
+    ``method: shrink`` replaces the L1 term by gradual pruning: after every optimizer step γ and β of
+    the masked channels are multiplied by one factor chosen so that they end at ``shrink_to`` of their
+    value, while the task loss trains the rest to take over; the prune afterwards removes channels
+    that already output (nearly) nothing.
     """
 
     penalty: ClassVar[dict[str, Any]] = {"lam": 1e-3, "schedule": "constant", "prune": None, "planner": None}
+
+    def _shrink_factor(self) -> float:
+        """The shrink factor for this run's optimizer steps (batches per epoch / accumulate × epochs)."""
+        import math
+
+        steps = int(self.epochs) * math.ceil(len(self.train_loader) / max(int(self.accumulate), 1))
+        return shrink_factor(float(self.penalty.get("shrink_to", 0.01)), steps)
 
     def _penalised(self) -> list[torch.nn.BatchNorm2d]:
         from edgecompress.models.yolo_head import head_output_layers
@@ -194,16 +220,21 @@ class SparsityTrainer(CompressedModelTrainer):
         Added before the clip, the penalty would be scaled down with the task gradient whenever the
         gradient norm exceeds 10, which on YOLO losses is most steps.
         """
-        lam = float(self.penalty["lam"])
+        shrink = self.penalty.get("method") == "shrink"
+        lam = 0.0 if shrink else float(self.penalty["lam"])
         if self.penalty["schedule"] == "linear":
             lam *= 1 - self.epoch / max(self.epochs, 1)
         layers = self._penalised()
+        mask = self._epoch_mask(layers)
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm=10.0)
-        add_l1_subgradient(layers, lam, self._epoch_mask(layers))
+        if lam:
+            add_l1_subgradient(layers, lam, mask)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.optimizer.zero_grad()
+        if shrink and mask is not None:
+            shrink_masked(layers, mask, self._shrink_factor())
         if self.ema:
             self.ema.update(self.model)
 

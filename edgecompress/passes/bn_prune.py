@@ -97,6 +97,11 @@ def attention_modules(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, (Attention, AAttn))]
 
 
+def _ignored_layers(model: nn.Module, hidden: list[tuple[nn.Module, nn.Module]]) -> list[nn.Module]:
+    """Layers no group may start from: the head outputs, every attention and the hidden branches' inputs."""
+    return head_output_layers(model) + [block.cv1 for block, _ in hidden] + attention_modules(model)
+
+
 def _meta_pruner(model: nn.Module, config: BNPruneConfig, example: Any, **settings: Any) -> Any:
     """torch-pruning's MetaPruner scoring raw |γ|, with the head outputs and every attention left alone."""
     import torch_pruning as tp
@@ -112,12 +117,31 @@ def _meta_pruner(model: nn.Module, config: BNPruneConfig, example: Any, **settin
                 global_pruning=False,
                 max_pruning_ratio=config.max_layer_ratio,
                 iterative_steps=1,
-                ignored_layers=head_output_layers(model)
-                + [block.cv1 for block, _ in hidden]
-                + attention_modules(model),
+                ignored_layers=_ignored_layers(model, hidden),
                 round_to=config.round_to,
                 **settings,
             )
+    finally:
+        for block, attention in hidden:
+            block.m = attention
+
+
+def coupled_groups(model: nn.Module, config: BNPruneConfig, example: Any) -> list[Any]:
+    """torch-pruning's groups of coupled channels (public DependencyGraph API), as its pruner forms them.
+
+    Every group starts at a conv or linear layer outside the ignored ones (head outputs, attention).
+    """
+    import torch_pruning as tp
+    from torch import nn
+
+    hidden = hide_attention(model)
+    search = "torch-pruning's dependency-graph search"
+    try:
+        with bounded_search(config.search_seconds, config.search_memory_gb, search):
+            graph = tp.DependencyGraph().build_dependency(model, example_inputs=example)
+            ignored = [sub for layer in _ignored_layers(model, hidden) for sub in layer.modules()]
+            roots = [nn.Conv2d, nn.Linear]
+            return list(graph.get_all_groups(ignored_layers=ignored, root_module_types=roots))
     finally:
         for block, attention in hidden:
             block.m = attention
@@ -131,12 +155,11 @@ def global_layer_ratios(model: nn.Module, config: BNPruneConfig, ratio: float, e
     mean, and skips a layer whose channels all fall under the threshold instead of capping it.)
     """
     import torch
+    import torch_pruning as tp
 
-    scorer = _meta_pruner(model, config, example, pruning_ratio=0.0)
-    groups = scorer.DG.get_all_groups(
-        ignored_layers=scorer.ignored_layers, root_module_types=scorer.root_module_types
-    )
-    scored = [(group[0].dep.target.module, scorer.estimate_importance(group)) for group in groups]
+    raw_gamma = tp.importance.BNScaleImportance(normalizer=None)  # the group's mean |γ| per channel
+    groups = coupled_groups(model, config, example)
+    scored = [(group[0].dep.target.module, raw_gamma(group)) for group in groups]
     scored = [(module, imp) for module, imp in scored if imp is not None]
     everything = torch.cat([imp for _, imp in scored])
     count = round(ratio * len(everything))

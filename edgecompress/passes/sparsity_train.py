@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from edgecompress.passes.base import Pass, PassResult
 from edgecompress.passes.training import TrainingConfig
@@ -25,6 +25,12 @@ HIST_BINS = np.linspace(0.0, 2.0, 41)
 class SparsityConfig(TrainingConfig):
     """λ, its schedule, and training length."""
 
+    method: Literal["l1", "shrink"] = Field(
+        "l1",
+        description="l1: λ·sign(γ) added to the gradient (network slimming); shrink: γ and β of the masked "
+        "channels faded to shrink_to of their value over the run (gradual pruning; needs a mask)",
+    )
+    shrink_to: float = Field(0.01, gt=0, lt=1, description="method shrink: what is left of a masked γ and β")
     lam: float = Field(0.05, ge=0, description="L1 weight on |γ| (added as λ·sign(γ) to the gradient)")
     schedule: Literal["constant", "linear"] = "constant"
     mask_ratio: float | None = Field(
@@ -51,6 +57,15 @@ class SparsityConfig(TrainingConfig):
 
             BNPruneConfig(**mask)  # unknown keys and bad values are refused when the recipe loads
         return mask
+
+    @model_validator(mode="after")
+    def _shrink_needs_a_mask(self) -> SparsityConfig:
+        if self.method == "shrink" and self.mask_ratio is None and not self.mask:
+            raise ValueError(
+                "method shrink fades the channels a prune will remove: set mask (true, or the prune's "
+                "settings) or mask_ratio"
+            )
+        return self
 
     threshold: float = Field(0.05, gt=0, description="report the fraction of |γ| below this")
     distill_weight: float = Field(
@@ -155,6 +170,8 @@ class SparsityTrainPass(Pass):
         trainer_cls = configured(
             SparseDistillationTrainer if teacher else SparsityTrainer,
             penalty={
+                "method": config.method,
+                "shrink_to": config.shrink_to,
                 "lam": config.lam,
                 "schedule": config.schedule,
                 "prune": prune,
@@ -170,6 +187,8 @@ class SparsityTrainPass(Pass):
 
         after = gamma_summary(trained, config.threshold)
         details = {
+            "method": config.method,
+            "shrink_to": config.shrink_to if config.method == "shrink" else None,
             "lam": config.lam,
             "schedule": config.schedule,
             "mask_ratio": config.mask_ratio,

@@ -43,6 +43,31 @@ def test_l1_subgradient_on_bn_scales_respects_the_mask():
     assert torch.allclose(bn.weight.grad, torch.tensor([0.1, 0.0, 0.0, 0.0]))
 
 
+def test_shrink_fades_only_the_masked_channels_to_shrink_to_over_the_run():
+    from edgecompress.models.yolo_training import shrink_factor, shrink_masked
+
+    bn = torch.nn.BatchNorm2d(3)
+    bn.weight.data = torch.tensor([2.0, -1.0, 0.5])
+    bn.bias.data = torch.tensor([0.4, 0.3, -0.2])
+    mask = {id(bn): torch.tensor([1.0, 0.0, 1.0])}
+    factor = shrink_factor(0.01, 50)
+    for _ in range(50):
+        shrink_masked([bn], mask, factor)
+    assert torch.allclose(bn.weight.data, torch.tensor([0.02, -1.0, 0.005]), atol=1e-6)
+    assert torch.allclose(bn.bias.data, torch.tensor([0.004, 0.3, -0.002]), atol=1e-6)
+
+
+def test_shrink_without_a_mask_is_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    from edgecompress.passes.sparsity_train import SparsityConfig
+
+    with pytest.raises(ValidationError, match="shrink fades the channels"):
+        SparsityConfig(method="shrink")
+    assert SparsityConfig(method="shrink", mask_ratio=0.5).method == "shrink"
+
+
 def test_training_validates_square_letterboxed_images_as_deployment_does(tmp_path, tiny_digits, demo_model):
     """Ultralytics validates in rectangular batches; the training passes score the deploy path's squares."""
     from edgecompress.models.yolo_training import CompressedModelTrainer
