@@ -68,7 +68,7 @@ def _print_artifact(out: Path, args: argparse.Namespace) -> int:
 
 
 def _lower(args: argparse.Namespace) -> int:
-    from edgecompress.backends.tensorrt_device import lower_artifact
+    from edgecompress.lower_on_device import lower_artifact
     from edgecompress.ui import set_quiet
 
     set_quiet(args.quiet or args.json)

@@ -19,22 +19,20 @@ if TYPE_CHECKING:
     from edgecompress.families.base import CompilePlan
 
 
-def backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, str | None]:
-    """The backend that lowers and measures here, and why the engine waits for the device (or None).
+def backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, Backend | None, str | None]:
+    """The backend that measures here, the one that builds on the device later (or None), and why.
 
-    A target built on the device (TensorRT) compiles on any machine: the rows are measured on ONNX
-    Runtime CPU and the artifact holds the TensorRT-ready ONNX; `edgecompress lower` builds the engine.
+    A target whose backend builds on the device (TensorRT) compiles on any machine: the rows are
+    measured on ONNX Runtime CPU and the artifact holds what the device builds from; `edgecompress
+    lower` builds it there.
     """
-    if profile.backend == "tensorrt":
-        from edgecompress.backends.tensorrt_build import build_settings
-
-        build_settings(profile, precision)  # DLA without FP32 etc.: refused now, not on the device
     backend = get_backend(profile.backend)
+    backend.check_target(profile, precision)
     reason = backend.available()
     if reason is None:
         check_precision_here(profile, precision)
-        return backend, None
-    if not profile.build_on_device or profile.backend != "tensorrt":
+        return backend, None, None
+    if not (profile.build_on_device and backend.builds_on_device):
         raise BackendUnavailable(
             f"target {profile.name} needs {profile.backend}: {reason}",
             "install it, or pick another target (`edgecompress targets`)",
@@ -44,11 +42,8 @@ def backend_here(profile: TargetProfile, precision: str) -> tuple[Backend, str |
         raise BackendUnavailable(
             f"target {profile.name} needs onnxruntime here: {cpu_reason}", "pip install onnxruntime"
         )
-    if precision == "int8":
-        from edgecompress.backends.tensorrt_onnx import check_qdq_available
-
-        check_qdq_available()
-    return cpu, reason
+    backend.check_prepare_here(precision)
+    return cpu, backend, reason
 
 
 MAX_IMGSZ = 4096  # beyond this a single letterboxed image no longer fits an edge device's memory

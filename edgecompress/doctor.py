@@ -6,12 +6,6 @@ from typing import Any
 
 from edgecompress.measure.environment import cpu_model, gpu_info, isa_flags, jetson_release, package_versions
 
-INSTALL_HINTS = {
-    "openvino": "pip install openvino nncf",
-    "onnxruntime": "pip install onnxruntime",
-    "tensorrt": "compile here, `edgecompress lower` the artifact on the Jetson (CUDA: pip install tensorrt)",
-}
-
 
 def openvino_devices() -> list[str]:
     """Devices OpenVINO can compile for here."""
@@ -31,16 +25,17 @@ def target_states() -> dict[str, dict[str, Any]]:
     targets = {}
     for name in builtin_names("targets"):
         profile = load_target(name)
-        reason = get_backend(profile.backend).available()
+        backend = get_backend(profile.backend)
+        reason = backend.available()
         targets[name] = {
             "backend": profile.backend,
             "precisions": profile.precisions,
             "description": profile.description,
             "usable": reason is None,
             "why_not": reason,
-            "install": None if reason is None else INSTALL_HINTS[profile.backend],
-            # TensorRT targets compile anywhere; only the engine build waits for the device
-            "compile_here": reason is None or (profile.build_on_device and profile.backend == "tensorrt"),
+            "install": None if reason is None else backend.install_hint,
+            # a backend that builds on the device (TensorRT) compiles anywhere; only its build waits
+            "compile_here": reason is None or (profile.build_on_device and backend.builds_on_device),
         }
     return targets
 

@@ -58,9 +58,34 @@ class AccuracyGuard:
 
 
 class Backend(ABC):
-    """Lowers an ONNX model for one runtime and loads the result."""
+    """Lowers an ONNX model for one runtime and loads the result.
+
+    A backend whose model is built on the device (``builds_on_device``: TensorRT engines) can still be
+    compiled for anywhere: ``prepare_for_device`` writes what the device builds from, and the rows are
+    measured here on ONNX Runtime CPU; ``edgecompress lower`` builds it there.
+    """
 
     name: ClassVar[str]
+    install_hint: ClassVar[str] = ""
+    builds_on_device: ClassVar[bool] = False
+
+    def check_target(self, profile: TargetProfile, precision: str) -> None:
+        """Refuse, before any work, settings this backend could never build (default: accept all)."""
+        return None
+
+    def check_prepare_here(self, precision: str) -> None:
+        """Raise InputError when ``prepare_for_device`` cannot run here at ``precision``."""
+        return None
+
+    def prepare_for_device(
+        self, onnx_path: Path, out_dir: Path, precision: str, calibration: list[np.ndarray] | None = None
+    ) -> Lowered:
+        """Write the file the device builds the model from (``builds_on_device`` backends only)."""
+        raise NotImplementedError(f"the {self.name} backend lowers here; it has nothing to build on a device")
+
+    def manifest_fields(self, lowered: Lowered, build_pending: bool) -> dict[str, Any]:
+        """Artifact-manifest fields this backend sets beyond the lowered model file (default: none)."""
+        return {}
 
     @abstractmethod
     def available(self) -> str | None:

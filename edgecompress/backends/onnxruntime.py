@@ -37,6 +37,7 @@ class OnnxRuntimeBackend(Backend):
     """Ships the simplified FP32 ONNX model and runs it with ONNX Runtime."""
 
     name = "onnxruntime"
+    install_hint = "pip install onnxruntime"
 
     def available(self) -> str | None:
         try:

@@ -51,6 +51,7 @@ class OpenVINOBackend(Backend):
     """Lowers to OpenVINO IR (``model.xml`` + ``model.bin``)."""
 
     name = "openvino"
+    install_hint = "pip install openvino nncf"
 
     def available(self) -> str | None:
         try:

@@ -14,7 +14,7 @@ from edgecompress.backends.tensorrt_build import (
     installed_versions,
     trtexec_build_argv,
 )
-from edgecompress.backends.tensorrt_onnx import prepare_onnx
+from edgecompress.backends.tensorrt_onnx import check_qdq_available, prepare_onnx
 from edgecompress.config.target import TargetProfile
 
 
@@ -57,6 +57,40 @@ class TensorRTBackend(Backend):
     """Builds a serialized engine (``model.engine``) with the TensorRT Python API."""
 
     name = "tensorrt"
+    install_hint = (
+        "compile here, `edgecompress lower` the artifact on the Jetson (CUDA: pip install tensorrt)"
+    )
+    builds_on_device = True
+
+    def check_target(self, profile: TargetProfile, precision: str) -> None:
+        build_settings(profile, precision)  # DLA without FP32 etc.: refused now, not on the device
+
+    def check_prepare_here(self, precision: str) -> None:
+        if precision == "int8":
+            check_qdq_available()
+
+    def prepare_for_device(
+        self, onnx_path: Path, out_dir: Path, precision: str, calibration: list[np.ndarray] | None = None
+    ) -> Lowered:
+        """``out_dir/model.onnx``, TensorRT-ready (Q/DQ for INT8); the engine waits for the device."""
+        prepared = prepare_onnx(onnx_path, out_dir, precision, calibration)
+        prepared.details.update(
+            {
+                "engine": "pending: build it on the device with `edgecompress lower ARTIFACT`",
+                "engine_precision": precision,
+                "tensorrt_onnx": f"{out_dir.name}/model.onnx",
+            }
+        )
+        return prepared
+
+    def manifest_fields(self, lowered: Lowered, build_pending: bool) -> dict[str, Any]:
+        folder = lowered.model_file.parent.name
+        return {
+            "onnx_file": f"{folder}/model.onnx",
+            "engine_pending": build_pending,
+            "model_file": f"{folder}/model.engine",
+            "built_with": dict(lowered.details.get("built_with", {})),
+        }
 
     def available(self) -> str | None:
         try:

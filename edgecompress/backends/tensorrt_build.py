@@ -1,7 +1,7 @@
 """TensorRT engine-build plumbing as pure functions: builder settings, trtexec arguments, versions.
 
 Nothing here imports TensorRT at module level, so it is unit-tested on machines without a GPU; the
-backend (``tensorrt.py``) and ``edgecompress lower`` (``tensorrt_device.py``) apply these on the device.
+backend (``tensorrt.py``) and ``edgecompress lower`` (``lower_on_device.py``) apply these on the device.
 """
 
 from __future__ import annotations

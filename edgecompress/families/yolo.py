@@ -1,4 +1,4 @@
-"""The YOLO detector family's compile steps: input checks, ONNX lowering (INT8, TensorRT), mAP rows."""
+"""The YOLO detector family's compile steps: input checks, ONNX lowering (INT8, built on device), mAP rows."""
 
 from __future__ import annotations
 
@@ -45,9 +45,10 @@ class YoloCompile(CompileFamily):
     backend: Backend
     calibration: CalibrationSpec | None = None
     calibration_set: CalibrationSet | None = None  # from a cache written by `edgecompress calibrate`
-    # why the TensorRT engine is left to `edgecompress lower` on the device (then ``backend`` is the
-    # CPU runtime that measures the rows here); None when the target's backend runs here
-    engine_deferred: str | None = None
+    # the target's backend where it builds on the device (TensorRT: ``backend`` is then the CPU runtime
+    # that measures the rows here) and why it cannot build here; None when the target's backend runs here
+    device_backend: Backend | None = None
+    build_deferred: str | None = None
 
     def pass_context(self, plan: CompilePlan, adapter: Any, work: Path) -> PassContext:
         return PassContext(
@@ -101,8 +102,8 @@ class YoloCompile(CompileFamily):
         status(f"lowering result: {self.backend.name} {plan.precision}")
         onnx = self.export(plan, adapter, build / "final-onnx")
         inputs = calib.inputs if calib else None
-        if self.engine_deferred:
-            result = self._prepare_tensorrt_onnx(plan, onnx, art, inputs)
+        if self.device_backend:
+            result = self._prepare_for_device(plan, onnx, art, inputs)
         else:
             guard = accuracy_guard(plan, self.val) if plan.precision == "int8" else None
             with foreign_output():
@@ -127,41 +128,31 @@ class YoloCompile(CompileFamily):
             )
         return result
 
-    def _prepare_tensorrt_onnx(
+    def _prepare_for_device(
         self, plan: CompilePlan, onnx: Path, art: Path, calibration: list | None
     ) -> LoweredModel:
-        """Write ``tensorrt/model.onnx`` (Q/DQ for INT8); load it on ONNX Runtime CPU for the result row."""
-        from edgecompress.backends.tensorrt_onnx import prepare_onnx
-
-        status(
-            f"TensorRT engine deferred to the device ({self.engine_deferred}); measuring on ONNX Runtime CPU"
-        )
+        """Write what the device builds from; load its ONNX on the backend here for the result row."""
+        device = self.device_backend
+        assert device is not None
+        here = self.backend.name
+        status(f"{device.name} build deferred to the device ({self.build_deferred}); measuring on {here}")
         with foreign_output():
-            lowered = prepare_onnx(onnx, art / "tensorrt", plan.precision, calibration)
-        measured = "int8" if plan.precision == "int8" else "fp32"  # ONNX Runtime runs the FP32 ONNX as is
-        lowered.details.update(
-            {
-                "engine": "pending: build it on the device with `edgecompress lower ARTIFACT`",
-                "engine_precision": plan.precision,
-                "tensorrt_onnx": "tensorrt/model.onnx",
-                "measured_here": f"the TensorRT-ready ONNX on ONNX Runtime CPU ({measured})",
-            }
-        )
+            lowered = device.prepare_for_device(onnx, art / device.name, plan.precision, calibration)
+        measured = "int8" if plan.precision == "int8" else "fp32"  # the CPU runtime runs the FP32 ONNX as is
+        lowered.details["measured_here"] = f"the {device.name}-ready ONNX on {self.backend.name} ({measured})"
         return LoweredModel(lowered, self.backend.load(lowered.model_file, plan.target, measured))
 
     def measure(self, plan: CompilePlan, measured: list[Measured]) -> tuple[list[StageRow], DataInfo | None]:
-        return measure_rows(plan, self.val, measured, stand_in=bool(self.engine_deferred))
+        return measure_rows(plan, self.val, measured, stand_in=bool(self.device_backend))
 
     def write_files(self, plan: CompilePlan, art: Path, final: Any, result: LoweredModel) -> None:
         shutil.copyfile(final.checkpoint, art / "model.pt")
         lowered = result.lowered
         model_file = lowered.model_file.relative_to(art).as_posix()
-        manifest = Manifest("yolo", self.backend.name, plan.precision, model_file, plan.imgsz, final.names)
-        if plan.target.backend == "tensorrt":
-            manifest.backend, manifest.onnx_file = "tensorrt", "tensorrt/model.onnx"
-            manifest.engine_pending = bool(self.engine_deferred)
-            manifest.model_file = "tensorrt/model.engine"
-            manifest.built_with = dict(lowered.details.get("built_with", {}))
+        backend = self.device_backend or self.backend
+        manifest = Manifest("yolo", backend.name, plan.precision, model_file, plan.imgsz, final.names)
+        for key, value in backend.manifest_fields(lowered, bool(self.device_backend)).items():
+            setattr(manifest, key, value)
         manifest.write(art)
 
     def model_info(self, plan: CompilePlan) -> ModelInfo:
@@ -197,7 +188,7 @@ def plan_yolo(
             f"target {profile.name} does not offer precision {chosen}",
             f"use one of: {', '.join(profile.precisions)}",
         )
-    backend, deferred = backend_here(profile, chosen)
+    backend, device_backend, deferred = backend_here(profile, chosen)
     check_output_dir(out, force)
     detector = load_detector(model)
     val = load_split(data, "val")
@@ -217,7 +208,7 @@ def plan_yolo(
         calibration_input(recipe.lower.calibration, data, size) if chosen == "int8" else (None, None)
     )
     check_accuracy_guard(recipe, profile, chosen, data)
-    return YoloCompile(val, backend, spec, cached, deferred), detector, chosen, size
+    return YoloCompile(val, backend, spec, cached, device_backend, deferred), detector, chosen, size
 
 
 def with_latency_budget(recipe: Recipe, budget_ms: float) -> Recipe:

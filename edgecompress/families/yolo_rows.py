@@ -14,6 +14,7 @@ from edgecompress.runtime.preprocess import preprocess, read_image
 from edgecompress.ui import status
 
 if TYPE_CHECKING:
+    from edgecompress.backends.base import Runtime
     from edgecompress.data import DetectionSplit
     from edgecompress.families.base import CompilePlan, Measured
 
@@ -24,6 +25,48 @@ STAND_IN_WARMUP, STAND_IN_ITERATIONS = 10, 50  # timing on the CPU stand-in of a
 def _latency_input(plan: CompilePlan, val: DetectionSplit) -> np.ndarray:
     batch, _ = preprocess([read_image(val.images[0])], plan.imgsz)
     return np.repeat(batch, plan.target.latency.batch, axis=0) if plan.target.latency.batch > 1 else batch
+
+
+def detector_row(
+    name: str,
+    kind: str,
+    runtime: Runtime,
+    imgsz: int,
+    complexity: tuple[int, float],
+    accuracy: AccuracyRow | None,
+    latency: LatencyRow,
+    *,
+    threads: int | None,
+    batch: int,
+    device: str,
+    wall_s: float | None,
+    details: dict,
+) -> StageRow:
+    """One report row: what ran where (runtime, precision it ran, CPU and ISA), size, mAP, latency."""
+    measured_on = MeasuredOn(
+        runtime=runtime.name,
+        runtime_version=runtime.version,
+        precision=runtime.precision,
+        executed_precision=runtime.executed_precision,
+        device=device,
+        cpu=cpu_model(),
+        isa=isa_flags(),
+        threads=threads,
+        batch=batch,
+        imgsz=imgsz,
+    )
+    params, gflops = complexity
+    return StageRow(
+        name=name,
+        kind=kind,
+        measured_on=measured_on,
+        params=params,
+        gflops=gflops,
+        metrics=accuracy,
+        latency=latency,
+        wall_s=wall_s,
+        details=details,
+    )
 
 
 def measure_rows(
@@ -57,28 +100,18 @@ def measure_rows(
                 f"{m.name}: mAP50 {acc.map50:.4f}  mAP50-95 {acc.map50_95:.4f}  "
                 f"p50 {latencies[m.name].p50_ms:.1f} ms"
             )
-        measured_on = MeasuredOn(
-            runtime=m.runtime.name,
-            runtime_version=m.runtime.version,
-            precision=m.runtime.precision,
-            executed_precision=m.runtime.executed_precision,
-            device=getattr(m.runtime, "device", "CPU"),
-            cpu=cpu_model(),
-            isa=isa_flags(),
-            threads=plan.target.threads,
-            batch=lat.batch,
-            imgsz=plan.imgsz,
-        )
-        lat_m = latencies[m.name]
         rows.append(
-            StageRow(
-                name=m.name,
-                kind=m.kind,
-                measured_on=measured_on,
-                params=params,
-                gflops=gflops,
-                metrics=accuracy,
-                latency=LatencyRow.of(lat_m),
+            detector_row(
+                m.name,
+                m.kind,
+                m.runtime,
+                plan.imgsz,
+                (params, gflops),
+                accuracy,
+                LatencyRow.of(latencies[m.name]),
+                threads=plan.target.threads,
+                batch=lat.batch,
+                device=getattr(m.runtime, "device", "CPU"),
                 wall_s=m.wall_s,
                 details=m.details or {},
             )

@@ -60,7 +60,7 @@ def test_lower_builds_measures_and_stamps_the_engine(
     import edgecompress
     from edgecompress.artifact import Manifest, verify_checksums
     from edgecompress.backends.tensorrt_build import installed_versions
-    from edgecompress.backends.tensorrt_device import ENGINE_ROW
+    from edgecompress.lower_on_device import ENGINE_ROW
     from edgecompress.models.yolo import load_detector
     from edgecompress.report import Report
     from edgecompress.runtime.detector import Detector

@@ -142,10 +142,10 @@ def _engine_row(
     """Latency and mAP of the engine through the shared predict path, as a ``result`` row."""
     import numpy as np
 
+    from edgecompress.families.yolo_rows import detector_row
     from edgecompress.measure.accuracy import evaluate
-    from edgecompress.measure.environment import cpu_model, isa_flags
     from edgecompress.measure.latency import measure_latency
-    from edgecompress.report.schema import AccuracyRow, LatencyRow, MeasuredOn, StageRow
+    from edgecompress.report.schema import AccuracyRow, LatencyRow
     from edgecompress.runtime.preprocess import preprocess, read_image
 
     measure = report.recipe.get("measure", {})
@@ -164,24 +164,17 @@ def _engine_row(
         measure.get("single_cls", False),
     )
     previous = report.row("result")
-    return StageRow(
-        name=ENGINE_ROW,
-        kind="result",
-        measured_on=MeasuredOn(
-            runtime="tensorrt",
-            runtime_version=runtime.version,
-            precision=manifest.precision,
-            device=details["built_with"].get("gpu", "cuda"),
-            cpu=cpu_model(),
-            isa=isa_flags(),
-            threads=None,
-            batch=lat.batch,
-            imgsz=manifest.imgsz,
-        ),
-        params=previous.params,
-        gflops=previous.gflops,
-        metrics=AccuracyRow(map50=acc.map50, map50_95=acc.map50_95),
-        latency=LatencyRow.of(latency),
+    return detector_row(
+        ENGINE_ROW,
+        "result",
+        runtime,
+        manifest.imgsz,
+        (previous.params, previous.gflops),
+        AccuracyRow(map50=acc.map50, map50_95=acc.map50_95),
+        LatencyRow.of(latency),
+        threads=None,
+        batch=lat.batch,
+        device=details["built_with"].get("gpu", "cuda"),
         wall_s=wall,
         details=details,
     )
