@@ -14,6 +14,10 @@ if TYPE_CHECKING:
     from edgecompress.config.target import TargetProfile
 
 
+Graph = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
+"""A loaded graph with named inputs (those it does not read are dropped), returning its outputs in order."""
+
+
 class Runtime(ABC):
     """A loaded model: a callable on an NCHW float32 batch returning the raw head output."""
 
@@ -100,12 +104,18 @@ class Backend(ABC):
         precision: str,
         calibration: list[np.ndarray] | None = None,
         guard: AccuracyGuard | None = None,
+        stem: str = "model",
     ) -> Lowered:
-        """Write the runtime's model for ``precision`` into ``out_dir``.
+        """Write the runtime's model for ``precision`` into ``out_dir``, its files named ``stem``.
 
-        ``guard`` (INT8 only, where the backend supports it) makes quantization accuracy-controlled.
+        ``guard`` (INT8 only, where the backend supports it) makes quantization accuracy-controlled;
+        a model of several graphs (a policy's prefix and denoising steps) lowers each with its own stem.
         """
 
     @abstractmethod
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
-        """Load a lowered model for inference with the profile's threads."""
+        """Load a lowered single-input model (a detector) for inference with the profile's threads."""
+
+    def load_graph(self, model_file: Path, profile: TargetProfile, precision: str) -> Graph:
+        """Load one lowered graph of any inputs, called with a mapping of named arrays."""
+        raise NotImplementedError(f"the {self.name} backend loads single-input detectors only")

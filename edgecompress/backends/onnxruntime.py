@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
+from edgecompress.backends.base import AccuracyGuard, Backend, Graph, Lowered, Runtime
 from edgecompress.config.target import TargetProfile
 
 
@@ -54,22 +54,36 @@ class OnnxRuntimeBackend(Backend):
         precision: str,
         calibration: list[np.ndarray] | None = None,
         guard: AccuracyGuard | None = None,
+        stem: str = "model",
     ) -> Lowered:
         if guard is not None:
             raise ValueError(f"the {self.name} backend has no accuracy-controlled quantization")
         if precision != "fp32":
             raise ValueError(f"onnxruntime backend offers fp32 only, not {precision}")
         out_dir.mkdir(parents=True, exist_ok=True)
-        target = out_dir / "model.onnx"
+        target = out_dir / f"{stem}.onnx"
         shutil.copyfile(onnx_path, target)
         return Lowered(target, [target], {})
 
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
-        import onnxruntime as ort
+        return OnnxRuntimeRuntime(cpu_session(model_file, profile.threads), precision)
 
-        options = ort.SessionOptions()
-        if profile.threads:
-            options.intra_op_num_threads = profile.threads
-            options.inter_op_num_threads = 1
-        session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
-        return OnnxRuntimeRuntime(session, precision)
+    def load_graph(self, model_file: Path, profile: TargetProfile, precision: str) -> Graph:
+        session = cpu_session(model_file, profile.threads)
+        names = {port.name for port in session.get_inputs()}
+
+        def run(inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+            return list(session.run(None, {k: v for k, v in inputs.items() if k in names}))
+
+        return run
+
+
+def cpu_session(model_file: Path, threads: int | None) -> Any:
+    """An ONNX Runtime CPU session with ``threads`` intra-op threads (None: its default)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])

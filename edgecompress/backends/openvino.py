@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
+from edgecompress.backends.base import AccuracyGuard, Backend, Graph, Lowered, Runtime
 from edgecompress.backends.head_scope import head_decode_names
 from edgecompress.backends.openvino_ptq import quantize
 from edgecompress.backends.openvino_runtime import OpenVINORuntime
@@ -68,6 +68,7 @@ class OpenVINOBackend(Backend):
         precision: str,
         calibration: list[np.ndarray] | None = None,
         guard: AccuracyGuard | None = None,
+        stem: str = "model",
     ) -> Lowered:
         import openvino as ov
 
@@ -78,7 +79,7 @@ class OpenVINOBackend(Backend):
         if precision == "int8":
             ov_model, details = self._quantize(ov_model, calibration or [], guard)
         out_dir.mkdir(parents=True, exist_ok=True)
-        xml = out_dir / "model.xml"
+        xml = out_dir / f"{stem}.xml"
         ov.save_model(ov_model, str(xml), compress_to_fp16=precision == "fp16")
         return Lowered(xml, [xml, xml.with_suffix(".bin")], details)
 
@@ -119,3 +120,16 @@ class OpenVINOBackend(Backend):
                 config.update(qdq_onnx_settings())
             compiled = ov.Core().compile_model(str(model_file), profile.device, config)
         return OpenVINORuntime(compiled, precision, profile.device)
+
+    def load_graph(self, model_file: Path, profile: TargetProfile, precision: str) -> Graph:
+        import openvino as ov
+
+        compiled = ov.Core().compile_model(str(model_file), profile.device, load_config(profile, precision))
+        names = {name for port in compiled.inputs for name in port.get_names()}
+        request = compiled.create_infer_request()
+
+        def run(inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
+            result = request.infer({k: v for k, v in inputs.items() if k in names})
+            return [np.asarray(value) for value in result.values()]
+
+        return run

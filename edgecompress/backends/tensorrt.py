@@ -110,10 +110,13 @@ class TensorRTBackend(Backend):
         precision: str,
         calibration: list[np.ndarray] | None = None,
         guard: AccuracyGuard | None = None,
+        stem: str = "model",
     ) -> Lowered:
         """Write the TensorRT-ready ONNX (Q/DQ for INT8) and build ``model.engine`` from it."""
         if guard is not None:
             raise ValueError(f"the {self.name} backend has no accuracy-controlled quantization")
+        if stem != "model":
+            raise ValueError(f"the {self.name} backend lowers single-graph models only (stem 'model')")
         prepared = prepare_onnx(onnx_path, out_dir, precision, calibration)
         engine, details = self.build_engine(prepared.model_file, out_dir, profile, precision)
         return Lowered(engine, [*prepared.files, engine], {**prepared.details, **details})

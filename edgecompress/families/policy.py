@@ -25,27 +25,25 @@ if TYPE_CHECKING:
 BACKENDS = ("openvino", "onnxruntime")
 
 
-def lower_policy(policy: PolicyAdapter, folder: Path, backend: str) -> list[Path]:
-    """Export the policy's graphs to ONNX and, for OpenVINO, convert them to IR in ``folder``."""
+def lower_policy(policy: PolicyAdapter, folder: Path, profile: TargetProfile) -> list[Path]:
+    """Export the policy's graphs to ONNX and lower each with the profile's backend (fp32) into ``folder``.
+
+    ``folder`` then holds ``policy.json`` (the denoising loop's settings) and one model per graph.
+    """
+    import tempfile
+
+    from edgecompress.backends import get_backend
     from edgecompress.models.vla.export import export_policy_onnx
 
-    with foreign_output():
-        files = export_policy_onnx(policy.network, folder / "onnx")
-    if backend == "onnxruntime":
-        return files
-    import openvino as ov
-
-    lowered = [shutil.copy(files[-1], folder / "policy.json")]
-    for onnx in files[:-1]:
-        xml = folder / f"{onnx.stem}.xml"
-        ov.save_model(ov.convert_model(str(onnx)), str(xml), compress_to_fp16=False)
-        lowered += [xml, xml.with_suffix(".bin")]
-    return [Path(p) for p in lowered]
-
-
-def graphs_folder(folder: Path, backend: str) -> Path:
-    """Where a lowered policy's graphs and ``policy.json`` are (ONNX Runtime keeps the ONNX folder)."""
-    return folder if backend == "openvino" else folder / "onnx"
+    backend = get_backend(profile.backend)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ec-policy-onnx-") as exported:
+        with foreign_output():
+            files = export_policy_onnx(policy.network, Path(exported))
+        lowered = [Path(shutil.copy(files[-1], folder / "policy.json"))]
+        for onnx in files[:-1]:
+            lowered += backend.lower(onnx, folder, profile, "fp32", stem=onnx.stem).files
+    return lowered
 
 
 @dataclass
@@ -75,15 +73,12 @@ class PolicyCompile(CompileFamily):
     def _load(self, plan: CompilePlan, folder: Path, files: list[Path]) -> LoweredModel:
         from edgecompress.runtime.policy import load_policy_runtime
 
-        backend = plan.target.backend
-        graphs = graphs_folder(folder, backend)
-        runtime = load_policy_runtime(graphs, backend, plan.target.device, plan.target.threads)
-        return LoweredModel(Lowered(graphs / "policy.json", files, {}), runtime)
+        runtime = load_policy_runtime(folder, plan.target)
+        return LoweredModel(Lowered(folder / "policy.json", files, {}), runtime)
 
     def lower(self, plan: CompilePlan, adapter: Any, folder: Path) -> LoweredModel:
-        backend = plan.target.backend
-        files = lower_policy(adapter, folder / backend, backend)
-        return self._load(plan, folder / backend, files)
+        graphs = folder / plan.target.backend
+        return self._load(plan, graphs, lower_policy(adapter, graphs, plan.target))
 
     def lower_result(self, plan: CompilePlan, adapter: Any, build: Path, art: Path) -> LoweredModel:
         status(f"lowering result: {plan.target.backend} fp32")

@@ -7,50 +7,18 @@ over graphs compiled by OpenVINO or ONNX Runtime.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from edgecompress.backends.base import Graph
 from edgecompress.models.vla.head import full_steps
 
-Graph = Callable[[dict[str, np.ndarray]], list[np.ndarray]]
+if TYPE_CHECKING:
+    from edgecompress.config.target import TargetProfile
+
 GRAPHS = ("prefix", "step_full", "step_cached")
-
-
-def openvino_graph(path: Path, device: str = "CPU", threads: int | None = None) -> Graph:
-    """A compiled OpenVINO model as a function of named inputs (those the graph does not use are dropped)."""
-    import openvino as ov
-
-    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
-    if threads:
-        config["INFERENCE_NUM_THREADS"] = threads
-    compiled = ov.Core().compile_model(str(path), device, config)
-    names = {name for port in compiled.inputs for name in port.get_names()}
-    request = compiled.create_infer_request()
-
-    def run(inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
-        result = request.infer({k: v for k, v in inputs.items() if k in names})
-        return [np.asarray(value) for value in result.values()]
-
-    return run
-
-
-def onnxruntime_graph(path: Path, threads: int | None = None) -> Graph:
-    """An ONNX Runtime CPU session as a function of named inputs."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    if threads:
-        options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    names = {port.name for port in session.get_inputs()}
-
-    def run(inputs: dict[str, np.ndarray]) -> list[np.ndarray]:
-        return list(session.run(None, {k: v for k, v in inputs.items() if k in names}))
-
-    return run
 
 
 class PolicyRuntime:
@@ -109,28 +77,37 @@ def load_policy_artifact(directory: Path, manifest: Any) -> PolicyRuntime:
     """The runtime of a verified policy artifact (``edgecompress.load`` calls this for policies)."""
     from edgecompress.artifact import artifact_target
 
-    profile = artifact_target(directory)
     graphs = (directory / manifest.model_file).parent
-    return load_policy_runtime(graphs, manifest.backend, profile.device, profile.threads)
+    return load_policy_runtime(graphs, artifact_target(directory))
 
 
-def load_policy_runtime(
-    folder: Path, backend: str, device: str = "CPU", threads: int | None = None
-) -> PolicyRuntime:
-    """Load the graphs a policy was lowered to (``*.xml`` for OpenVINO, ``*.onnx`` for ONNX Runtime)."""
+def load_policy_runtime(folder: Path, profile: TargetProfile) -> PolicyRuntime:
+    """Load the graphs a policy was lowered to with the profile's backend, one graph at a time.
+
+    ``folder`` holds ``policy.json`` and each graph as the backend lowered it (``prefix.xml`` for
+    OpenVINO, ``prefix.onnx`` for ONNX Runtime); the graphs always run in fp32.
+    """
+    from edgecompress.backends import get_backend
+
+    backend = get_backend(profile.backend)
+    suffix = {"openvino": ".xml", "onnxruntime": ".onnx"}.get(backend.name)
+    if suffix is None:
+        raise ValueError(f"policies lower to OpenVINO or ONNX Runtime, not {backend.name}")
     meta = json.loads((folder / "policy.json").read_text())
-    graphs: dict[str, Graph] = {}
-    for name in GRAPHS:
-        if backend == "openvino" and (folder / f"{name}.xml").is_file():
-            graphs[name] = openvino_graph(folder / f"{name}.xml", device, threads)
-        elif backend == "onnxruntime" and (folder / f"{name}.onnx").is_file():
-            graphs[name] = onnxruntime_graph(folder / f"{name}.onnx", threads)
+    graphs: dict[str, Graph] = {
+        name: backend.load_graph(folder / f"{name}{suffix}", profile, "fp32")
+        for name in GRAPHS
+        if (folder / f"{name}{suffix}").is_file()
+    }
+    return PolicyRuntime(graphs, meta, backend.name, runtime_version(backend.name))
+
+
+def runtime_version(backend: str) -> str:
+    """Version of the library behind ``backend`` (OpenVINO without its build suffix)."""
     if backend == "openvino":
         import openvino
 
-        version = openvino.__version__.split("-")[0]
-    else:
-        import onnxruntime
+        return openvino.__version__.split("-")[0]
+    import onnxruntime
 
-        version = onnxruntime.__version__
-    return PolicyRuntime(graphs, meta, backend, version)
+    return onnxruntime.__version__

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from edgecompress.config.target import load_target
 from edgecompress.errors import InputError
 from edgecompress.models.policy import PolicyAdapter, build_policy, load_policy
 from edgecompress.models.policy_data import load_demonstrations
@@ -51,10 +52,11 @@ def test_lowered_graphs_match_torch(tmp_path: Path, backend: str) -> None:
     from edgecompress.runtime.policy import load_policy_runtime
 
     policy = _accelerated(tmp_path)
-    lower_policy(policy, tmp_path / backend, backend)
-    folder = tmp_path / backend / ("onnx" if backend == "onnxruntime" else "")
-    assert (folder / "step_cached.onnx").is_file() or (folder / "step_cached.xml").is_file()
-    runtime = load_policy_runtime(folder, backend)
+    profile = load_target("x86-cpu").model_copy(update={"backend": backend})
+    files = lower_policy(policy, tmp_path / backend, profile)
+    suffix = ".onnx" if backend == "onnxruntime" else ".xml"
+    assert {f.name for f in files} >= {"policy.json", f"prefix{suffix}", f"step_cached{suffix}"}
+    runtime = load_policy_runtime(tmp_path / backend, profile)
     for seed in range(3):
         observation = _observation(policy, seed)
         expected = policy.torch_predict()(*observation)
@@ -66,8 +68,9 @@ def test_runtime_predict_takes_one_observation(tmp_path: Path) -> None:
     from edgecompress.runtime.policy import load_policy_runtime
 
     policy = _accelerated(tmp_path)
-    lower_policy(policy, tmp_path / "ort", "onnxruntime")
-    runtime = load_policy_runtime(tmp_path / "ort" / "onnx", "onnxruntime")
+    profile = load_target("x86-cpu").model_copy(update={"backend": "onnxruntime"})
+    lower_policy(policy, tmp_path / "ort", profile)
+    runtime = load_policy_runtime(tmp_path / "ort", profile)
     images, text, states, noise = _observation(policy)
     chunk = runtime.predict(images[0], "reach the blue square", states[0], noise)
     np.testing.assert_allclose(chunk, policy.torch_predict()(images, text, states, noise)[0], atol=2e-4)
