@@ -12,7 +12,9 @@ Rows:
   with ``PERFORMANCE_HINT=LATENCY`` only): OpenVINO picks the float type, bf16 on CPUs with BF16;
 - the same IR with ``INFERENCE_PRECISION_HINT=f32`` forced (what the earlier harness measured);
 - Ultralytics ``export(format="openvino", quantize=8, data=...)`` with OpenVINO's defaults;
-- ``edgecompress compile --precision int8`` of the baseline and of each ``--compressed`` checkpoint.
+- ``edgecompress compile --precision int8`` of the baseline and of each ``--compressed`` checkpoint;
+  with ``--guarded``, accuracy-controlled INT8 rows; with ``--fp32``, OpenVINO FP32 rows of the
+  compressed checkpoints (the pruning's own accuracy, without quantization).
 
 Every row records the precision OpenVINO says it ran (read back from the compiled model) and the
 CPU's ISA flags. Accuracy: the shared letterbox + NMS (conf 0.001, IoU 0.7) and Ultralytics' own
@@ -40,11 +42,21 @@ UL_INT8 = "Ultralytics export quantize=8"
 EC_INT8 = "edgecompress int8, unpruned"
 
 
-def compile_int8(checkpoint: Path, data: Path, out: Path) -> tuple[Path, float]:
-    """``edgecompress compile CKPT --data DATA --target x86-cpu --precision int8``; folder, wall s.
+GUARD = [
+    "lower.accuracy_guard.max_drop=0.005",
+    "lower.accuracy_guard.split=train",
+    "lower.accuracy_guard.images=200",
+]
+
+
+def compile_row(
+    checkpoint: Path, data: Path, out: Path, extra: list[str] | None = None, precision: str = "int8"
+) -> tuple[Path, float]:
+    """``edgecompress compile CKPT --data DATA --target x86-cpu --precision PRECISION``; folder, wall s.
 
     The compile's own comparison rows (PyTorch original, FP32 baseline) are skipped with
     ``measure.baseline=false``: the ladder measures every model itself, and the lowered model is the same.
+    ``extra`` adds ``--set`` overrides (``GUARD``: the accuracy-controlled INT8 of ``--guarded`` rows).
     """
     import edgecompress
 
@@ -53,10 +65,10 @@ def compile_int8(checkpoint: Path, data: Path, out: Path) -> tuple[Path, float]:
         checkpoint,
         data,
         target="x86-cpu",
-        precision="int8",
+        precision=precision,
         out=out,
         force=True,
-        overrides=["measure.baseline=false"],
+        overrides=["measure.baseline=false", *(extra or [])],
     )
     return folder, time.perf_counter() - start
 
@@ -77,12 +89,22 @@ def build(args: argparse.Namespace, data: Path, work: Path) -> tuple[dict, dict,
     xml8, seconds = ultralytics_export(baseline, args.imgsz, work / "ul-int8", quantize=8, data=str(data))
     runtimes[UL_INT8], build_s[UL_INT8] = ultralytics_style(xml8, threads, force_f32=False), seconds
     source.update(dict.fromkeys((UL_DEFAULT, UL_F32, UL_INT8), baseline))
-    models = [(EC_INT8, baseline)] + [
-        (f"edgecompress int8, {label}", Path(path))
+    models = [(EC_INT8, baseline, None)] + [
+        (f"edgecompress int8, {label}", Path(path), None)
         for label, path in (item.split("=", 1) for item in args.compressed)
     ]
-    for index, (name, checkpoint) in enumerate(models):
-        folder, seconds = compile_int8(checkpoint, data, work / f"ec-{index}")
+    models += [
+        (f"edgecompress int8 guarded (≤ 0.5 pts on train), {label}", Path(path), GUARD)
+        for label, path in (item.split("=", 1) for item in args.guarded)
+    ]
+    models = [(name, path, extra, "int8") for name, path, extra in models]
+    if args.fp32:
+        models += [
+            (f"edgecompress fp32, {label}", Path(path), None, "fp32")
+            for label, path in (item.split("=", 1) for item in args.compressed)
+        ]
+    for index, (name, checkpoint, extra, precision) in enumerate(models):
+        folder, seconds = compile_row(checkpoint, data, work / f"ec-{index}", extra, precision)
         runtimes[name], build_s[name], source[name] = load(folder).runtime, seconds, checkpoint
     return runtimes, build_s, source
 
@@ -226,6 +248,16 @@ def main() -> None:
     parser.add_argument("--shared", default="../shared/data")
     parser.add_argument("--baseline", default="bench/models/pcb-yolov8n.pt")
     parser.add_argument("--compressed", action="append", default=[], metavar="LABEL=CHECKPOINT")
+    parser.add_argument(
+        "--guarded",
+        action="append",
+        default=[],
+        metavar="LABEL=CHECKPOINT",
+        help="also an accuracy-guarded INT8 row (NNCF accuracy control, max drop 0.005 on 200 train images)",
+    )
+    parser.add_argument(
+        "--fp32", action="store_true", help="also an OpenVINO FP32 row of every --compressed checkpoint"
+    )
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--work", default="runs/pcb-ladder")
