@@ -18,7 +18,7 @@ def _compile(args: argparse.Namespace) -> int:
 
     set_quiet(args.quiet or args.json)
     model = args.model or (demo_checkpoint() if args.family == "yolo" else None)
-    if args.data:
+    if args.data or (args.model and Path(args.model).is_dir()):  # a LeRobot policy folder needs no data
         data = args.data
     elif args.model or args.family != "yolo":
         raise_input(
@@ -204,11 +204,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="edgecompress", description="Compile detectors for edge devices.")
     sub = parser.add_subparsers(dest="command", required=True)
     c = sub.add_parser("compile", help="compress, lower and measure a model for one target")
-    c.add_argument("model", nargs="?", help="Ultralytics .pt checkpoint (default: the built-in digits demo)")
+    c.add_argument(
+        "model",
+        nargs="?",
+        help="Ultralytics .pt (default: the built-in digits demo), policy .pt, or a SmolVLA folder",
+    )
     c.add_argument(
         "--data", help="Ultralytics data yaml (accuracy on its full val split); policies: demos .npz"
     )
-    c.add_argument("--family", choices=["yolo", "policy"], default="yolo", help="model family (default yolo)")
+    c.add_argument(
+        "--family",
+        choices=["yolo", "policy", "smolvla"],
+        default="yolo",
+        help="model family (default yolo; a LeRobot SmolVLA save_pretrained folder is found as smolvla)",
+    )
     c.add_argument("--target", default="x86-cpu", help="target name (`edgecompress targets`) or YAML path")
     c.add_argument("--recipe", default="default", help="recipe name (`edgecompress recipes`) or YAML path")
     c.add_argument(

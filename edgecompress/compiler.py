@@ -23,6 +23,7 @@ from edgecompress.config.recipe import apply_overrides, check_family
 from edgecompress.errors import InputError, StageFailed
 from edgecompress.families.base import CompilePlan, LoweredModel, Measured
 from edgecompress.families.policy import plan_policy
+from edgecompress.families.smolvla import plan_smolvla
 from edgecompress.families.yolo import plan_yolo, with_latency_budget
 from edgecompress.models.base import ModelAdapter
 from edgecompress.report import Report
@@ -30,13 +31,27 @@ from edgecompress.report.render import render
 from edgecompress.stage_progress import FinishedStage, StageProgress, progress_key
 from edgecompress.ui import status
 
-PLANNERS = {"yolo": plan_yolo, "policy": plan_policy}
-DEFAULT_RECIPES = {"yolo": "default", "policy": "vla-efficient"}
+PLANNERS = {"yolo": plan_yolo, "policy": plan_policy, "smolvla": plan_smolvla}
+DEFAULT_RECIPES = {"yolo": "default", "policy": "vla-efficient", "smolvla": "fp32"}
+
+
+def model_family(model: str | Path | None, family: str) -> str:
+    """The family to compile ``model`` as: a folder is a LeRobot policy (SmolVLA), whatever ``family`` says.
+
+    Checkpoints of the other families are files; a folder without a SmolVLA ``config.json`` is refused
+    here with one clear line.
+    """
+    if model is not None and Path(model).is_dir():
+        from edgecompress.models.smolvla import read_policy_config
+
+        read_policy_config(Path(model))
+        return "smolvla"
+    return family
 
 
 def plan(
     model: str | Path,
-    data: str | Path,
+    data: str | Path | None,
     target: str | Path = "x86-cpu",
     recipe: str | Path | None = None,
     precision: str | None = None,
@@ -50,6 +65,7 @@ def plan(
     family: str = "yolo",
 ) -> CompilePlan:
     """Validate every input and return the plan of the compile; raises InputError on bad input."""
+    family = model_family(model, family)
     if family not in PLANNERS:
         raise InputError(f"unknown model family {family!r}", f"use one of: {', '.join(PLANNERS)}")
     profile = load_target(target)
@@ -61,10 +77,10 @@ def plan(
         the_recipe = with_latency_budget(the_recipe, budget_ms)
     out_dir = Path(out) if out else Path("runs") / f"{Path(model).stem}-{profile.name}"
     parts, adapter, chosen, size = PLANNERS[family](
-        model, data, profile, the_recipe, precision, imgsz, out_dir, force
+        model, data or "", profile, the_recipe, precision, imgsz, out_dir, force
     )
     return CompilePlan(
-        parts, adapter, profile, the_recipe, chosen, size, Path(data), out_dir, force, command, resume
+        parts, adapter, profile, the_recipe, chosen, size, Path(data or ""), out_dir, force, command, resume
     )
 
 
@@ -90,7 +106,7 @@ def _run_stages(plan: CompilePlan, build: Path) -> tuple[ModelAdapter, list[Meas
     """
     from edgecompress.passes import PASSES
 
-    key = progress_key(sha256_file(plan.adapter.checkpoint), plan.recipe.stages, plan.imgsz, plan.data)
+    key = progress_key(plan.adapter.fingerprint(), plan.recipe.stages, plan.imgsz, plan.data)
     progress = StageProgress(build, key)
     adapter, measured = plan.adapter, []
     for index, stage in enumerate(plan.recipe.stages, start=1):

@@ -44,3 +44,9 @@ class ModelAdapter(ABC):
     @abstractmethod
     def torch_runtime(self, threads: int | None) -> Any:
         """The eager PyTorch runtime (the report's ``original`` row)."""
+
+    def fingerprint(self) -> str:
+        """sha256 of the checkpoint (a resumed compile checks that the model did not change)."""
+        from edgecompress.artifact import sha256_file
+
+        return sha256_file(self.checkpoint)

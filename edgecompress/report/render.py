@@ -117,7 +117,7 @@ def render_markdown(report: Report) -> str:
 
 def render(report: Report, directory: Path) -> list[Path]:
     """Write ``report.md`` and the plot into ``directory``; return their paths."""
-    if report.model.family == "policy":
+    if report.model.task == "action":  # policies: the reference VLA and SmolVLA
         from edgecompress.report.render_policy import render_policy_markdown, render_policy_plot
 
         (directory / "report.md").write_text(render_policy_markdown(report))
@@ -164,7 +164,7 @@ def summary_table(report: Report) -> Any:
     from rich import box
     from rich.table import Table
 
-    if report.model.family == "policy":
+    if report.model.task == "action":  # policies: the reference VLA and SmolVLA
         from edgecompress.report.render_policy import policy_summary_table
 
         return policy_summary_table(report)

@@ -42,6 +42,15 @@ HEADER = [
 ]
 
 
+def _reference(report: Report) -> str:
+    """What the rows' action MSE compares with (the same for every row of one report)."""
+    scored = [row.policy for row in report.rows if row.policy]
+    if scored and scored[0].reference == "original":
+        frames = scored[0].frames
+        return f"the original policy in PyTorch on {frames} seeded synthetic observations (same noise)"
+    return "the expert's actions in held-out demonstrations"
+
+
 def render_policy_plot(report: Report, path: Path) -> Path:
     """Action-chunk error against p50 latency per action chunk, one point per row."""
     from edgecompress.report.scatter import scatter_plot
@@ -51,7 +60,7 @@ def render_policy_plot(report: Report, path: Path) -> Path:
         for row in report.rows
         if row.policy and row.latency
     ]
-    ylabel = "action-chunk MSE on held-out demonstrations (lower is better)"
+    ylabel = f"action-chunk MSE vs {_reference(report)} (lower is better)"
     return scatter_plot(report, path, points, "p50 latency per action chunk, ms", ylabel)
 
 
@@ -65,7 +74,8 @@ def render_policy_markdown(report: Report) -> str:
         f"- target **{report.target['name']}**, backend {report.target['backend']}, "
         f"recipe `{report.recipe['name']}`",
         f"- machine: {env.get('cpu')}, {env.get('os')}, Python {env.get('python')}",
-        "- tasks: " + "; ".join(report.model.names),
+        ("- cameras: " if report.model.family == "smolvla" else "- tasks: ") + "; ".join(report.model.names),
+        f"- action MSE: against {_reference(report)}",
     ]
     if data:
         lines.append(

@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # 1.1 added MeasuredOn.executed_precision and .isa; 2.0 puts a row's family metrics in one typed
 # ``metrics`` mapping (``task`` tells which) instead of the two fields ``accuracy`` and ``policy``.
-# 1.x reports read as they are (their rows are upgraded on load).
-REPORT_SCHEMA_VERSION = "2.0"
+# 1.x reports read as they are (their rows are upgraded on load). 2.1 added PolicyAccuracyRow.reference.
+REPORT_SCHEMA_VERSION = "2.1"
 
 
 class _Strict(BaseModel):
@@ -72,8 +72,13 @@ class PolicyAccuracyRow(_Strict):
 
     task: Literal["action"] = "action"
 
-    action_mse: float = Field(description="mean squared error of predicted vs expert action chunks")
+    action_mse: float = Field(description="mean squared error of predicted action chunks vs the reference's")
     frames: int = Field(description="held-out frames scored, fixed noise seed")
+    reference: Literal["demonstrations", "original"] = Field(
+        "demonstrations",
+        description="what action_mse compares with: the expert's actions in held-out demonstrations, or "
+        "the uncompressed policy's actions in PyTorch on the same seeded observations and noise",
+    )
     success_rate: float | None = None
     episodes: int | None = None
 

@@ -15,6 +15,7 @@ from edgecompress.runtime.preprocess import preprocess, read_image
 
 if TYPE_CHECKING:
     from edgecompress.runtime.policy import PolicyRuntime
+    from edgecompress.runtime.smolvla import SmolVLARuntime
 
 ImageInput = str | Path | np.ndarray
 
@@ -47,11 +48,14 @@ class Detector:
     __call__ = predict
 
 
-def load(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector | PolicyRuntime:
+def load(
+    artifact: str | Path, conf: float = 0.25, iou: float = 0.7
+) -> Detector | PolicyRuntime | SmolVLARuntime:
     """Verify the artifact's hashes and load it on the runtime its ``target.yaml`` names.
 
     A detector artifact gives a :class:`Detector`; a policy artifact a
-    :class:`~edgecompress.runtime.policy.PolicyRuntime` (``predict(image, instruction, state)``).
+    :class:`~edgecompress.runtime.policy.PolicyRuntime` (``predict(image, instruction, state)``); a
+    SmolVLA artifact a :class:`~edgecompress.runtime.smolvla.SmolVLARuntime`.
     """
     directory = Path(artifact)
     manifest = open_artifact(directory)
@@ -59,6 +63,10 @@ def load(artifact: str | Path, conf: float = 0.25, iou: float = 0.7) -> Detector
         from edgecompress.runtime.policy import load_policy_artifact
 
         return load_policy_artifact(directory, manifest)
+    if manifest.family == "smolvla":
+        from edgecompress.runtime.smolvla import load_smolvla_artifact
+
+        return load_smolvla_artifact(directory, manifest)
     profile = artifact_target(directory)
     if manifest.engine_pending:
         raise InputError(

@@ -47,7 +47,7 @@ def test_a_2_0_row_writes_metrics_only_and_reads_back_the_same():
         "map50_95": 0.6,
     }
     assert StageRow.model_validate(written) == row
-    assert REPORT_SCHEMA_VERSION == "2.0"
+    assert REPORT_SCHEMA_VERSION == "2.1"
 
 
 def test_metrics_of_an_unknown_task_are_refused():

@@ -1,0 +1,248 @@
+"""LeRobot's SmolVLA as a model family: a user's ``save_pretrained`` folder, loaded offline.
+
+The folder holds ``config.json`` (``"type": "smolvla"``) and ``model.safetensors``. The policy is
+built with LeRobot's own code (:mod:`edgecompress.models.lerobot_compat` keeps it offline) and runs
+on the observations LeRobot's pre-processor produces (:class:`Observation`: images in [0, 1],
+task tokens, state); actions come out in the policy's own (normalized) action space, as from
+``SmolVLAPolicy.predict_action_chunk``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgecompress.errors import InputError
+from edgecompress.models.base import ModelAdapter
+from edgecompress.models.smolvla_observation import Observation
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+LOCAL_VLM = "vlm"  # a backbone config saved beside the policy
+EMPTY_CAMERA = "observation.images.empty_camera_"
+# predict(observation, noise (B, chunk, max_action_dim)) -> actions (B, chunk, action_dim)
+PredictFn = Callable[[Observation, np.ndarray], np.ndarray]
+
+
+def read_policy_config(folder: Path) -> dict[str, Any]:
+    """The folder's ``config.json`` if it is a SmolVLA policy's (no LeRobot needed); InputError if not."""
+    path = folder / CONFIG_FILE
+    hint = "pass the folder SmolVLAPolicy.save_pretrained wrote (config.json and model.safetensors)"
+    if not folder.is_dir():
+        raise InputError(f"SmolVLA policy folder not found: {folder}", hint)
+    if not path.is_file():
+        raise InputError(f"{folder} has no {CONFIG_FILE}", hint)
+    try:
+        config = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path} is not valid JSON ({exc})", hint) from exc
+    kind = config.get("type") if isinstance(config, dict) else None
+    if kind != "smolvla":
+        raise InputError(f"{path} is a {kind or 'untyped'} config, not a SmolVLA policy", hint)
+    if not (folder / WEIGHTS_FILE).is_file():
+        raise InputError(f"{folder} has no {WEIGHTS_FILE}", hint)
+    return config
+
+
+@dataclass
+class SmolVLAAdapter(ModelAdapter):
+    """A loaded SmolVLA policy (``lerobot.policies.smolvla.SmolVLAPolicy``, eval mode, CPU, fp32)."""
+
+    family = "smolvla"
+    task = "action"
+
+    checkpoint: Path  # the policy folder
+    policy: Any
+    _flops: dict[str, float] | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def load(cls, path: str | Path) -> SmolVLAAdapter:
+        """Load a SmolVLA ``save_pretrained`` folder (:func:`load_smolvla`)."""
+        return load_smolvla(path)
+
+    @property
+    def input_size(self) -> int:
+        """The square side the cameras are resized and padded to."""
+        return int(self.policy.config.resize_imgs_with_padding[0])
+
+    def editable(self) -> SmolVLAAdapter:
+        """A copy the passes edit in place."""
+        return SmolVLAAdapter(self.checkpoint, copy.deepcopy(self.policy))
+
+    def with_model(self, model: Any, path: Path) -> SmolVLAAdapter:
+        """Save the policy ``model`` as a ``save_pretrained`` folder at ``path`` and load it back."""
+        save_smolvla(model, path)
+        return load_smolvla(path)
+
+    def complexity(self, imgsz: int) -> tuple[int, float]:
+        """Parameters and GFLOPs of one action chunk (the image size is the policy's)."""
+        return self.params(), self.flops()["total"]
+
+    def flops(self) -> dict[str, float]:
+        """GFLOPs of one chunk by part (:func:`edgecompress.models.smolvla_flops.flops`), counted once."""
+        if self._flops is None:
+            from edgecompress.models.smolvla_flops import flops
+
+            self._flops = flops(self)
+        return self._flops
+
+    def params(self) -> int:
+        """Every parameter of the policy (the VLM's unused ``lm_head`` included, as LeRobot saves it)."""
+        return int(sum(p.numel() for p in self.policy.parameters()))
+
+    def fingerprint(self) -> str:
+        """sha256 of the weights and the config (the folder is the checkpoint)."""
+        from edgecompress.artifact import sha256_file
+
+        weights, config = (sha256_file(self.checkpoint / name) for name in (WEIGHTS_FILE, CONFIG_FILE))
+        return weights[:32] + config[:32]
+
+    def torch_runtime(self, threads: int | None) -> PredictFn:
+        """The eager predict function (``predict_action_chunk``), on ``threads`` torch threads."""
+        import torch
+
+        if threads:
+            torch.set_num_threads(threads)
+        return self.torch_predict()
+
+    def cameras(self) -> list[str]:
+        """The camera keys a batch carries, in the policy's order (LeRobot adds the empty cameras)."""
+        return [key for key in self.policy.config.image_features if not key.startswith(EMPTY_CAMERA)]
+
+    def meta(self) -> dict[str, Any]:
+        """Shapes and loop settings the lowered graphs and their runtime need."""
+        config = self.policy.config
+        return {
+            "cameras": self.cameras(),
+            "camera_shapes": [list(config.image_features[key].shape) for key in self.cameras()],
+            "lang_length": int(config.tokenizer_max_length),
+            "vocab_size": int(self.policy.model.vlm_with_expert.config.text_config.vocab_size),
+            "state_dim": int(config.robot_state_feature.shape[0]),
+            "action_dim": int(config.action_feature.shape[0]),
+            "max_action_dim": int(config.max_action_dim),
+            "chunk_size": int(config.chunk_size),
+            "num_steps": int(config.num_steps),
+        }
+
+    def batch(self, observation: Observation) -> dict[str, Any]:
+        """The observation as the batch ``SmolVLAPolicy`` takes."""
+        import torch
+
+        batch: dict[str, Any] = {
+            key: torch.from_numpy(image)
+            for key, image in zip(self.cameras(), observation.images, strict=True)
+        }
+        batch["observation.state"] = torch.from_numpy(observation.state)
+        batch["observation.language.tokens"] = torch.from_numpy(observation.tokens)
+        batch["observation.language.attention_mask"] = torch.from_numpy(observation.mask)
+        return batch
+
+    def torch_predict(self) -> PredictFn:
+        """The eager PyTorch predict function (float32, no gradients)."""
+        import torch
+
+        policy = self.policy.eval()
+
+        def predict(observation: Observation, noise: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                policy.reset()
+                actions = policy.predict_action_chunk(self.batch(observation), noise=torch.from_numpy(noise))
+            return actions.numpy()
+
+        return predict
+
+
+def save_smolvla(policy: Any, folder: Path) -> Path:
+    """Write ``policy`` with LeRobot's ``save_pretrained`` (config.json and model.safetensors).
+
+    A backbone that is not a known Hub id gets its config written to ``folder/vlm`` (and
+    ``vlm_model_name`` points there), so the folder loads on its own.
+    """
+    from edgecompress.models.smolvla_vlm import KNOWN_VLMS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if policy.config.vlm_model_name not in KNOWN_VLMS:
+        policy.model.vlm_with_expert.config.save_pretrained(folder / LOCAL_VLM)
+        policy.config.vlm_model_name = LOCAL_VLM
+    policy.save_pretrained(folder)
+    return folder
+
+
+def load_smolvla(path: str | Path) -> SmolVLAAdapter:
+    """Load a SmolVLA policy folder offline, with one clear InputError for each bad input."""
+    from edgecompress.models.lerobot_compat import offline_vlm, require_lerobot
+    from edgecompress.models.smolvla_vlm import vlm_config
+
+    folder = Path(path)
+    read_policy_config(folder)
+    require_lerobot()
+    config = _policy_config(folder)
+    with offline_vlm(vlm_config(config.vlm_model_name, folder)), _quiet():
+        from lerobot.policies.smolvla.modeling_smolvla import SmolVLAPolicy
+
+        policy = SmolVLAPolicy(config)
+    _load_weights(policy, folder / WEIGHTS_FILE)
+    return SmolVLAAdapter(folder, policy.eval())
+
+
+def _policy_config(folder: Path) -> Any:
+    from lerobot.configs.policies import PreTrainedConfig
+
+    try:
+        with _quiet():  # the base class reads "type" and picks SmolVLAConfig (it registers on import)
+            import lerobot.policies.smolvla.configuration_smolvla  # noqa: F401
+
+            config = PreTrainedConfig.from_pretrained(folder)
+    except Exception as exc:  # draccus raises its own parsing errors for unknown or mistyped keys
+        raise InputError(
+            f"{folder / CONFIG_FILE} does not parse as a SmolVLA config: {str(exc).splitlines()[0][:160]}",
+            "save it again with SmolVLAPolicy.save_pretrained (lerobot 0.4.4)",
+        ) from exc
+    if config.adapt_to_pi_aloha:
+        raise InputError("SmolVLA with adapt_to_pi_aloha is not supported", "set adapt_to_pi_aloha to false")
+    if config.robot_state_feature is None or config.action_feature is None or not config.image_features:
+        raise InputError(
+            f"{folder / CONFIG_FILE} lacks observation.state, action or a camera feature",
+            "save the policy after training it on a dataset (its features are set then)",
+        )
+    # weights come from model.safetensors; nothing is compiled, downloaded or put on a GPU
+    config.device, config.load_vlm_weights, config.compile_model = "cpu", False, False
+    return config
+
+
+def _load_weights(policy: Any, path: Path) -> None:
+    from safetensors.torch import load_model
+
+    try:
+        missing, _ = load_model(policy, str(path), strict=False, device="cpu")
+    except Exception as exc:  # safetensors raises for a damaged file and for shape mismatches
+        raise InputError(
+            f"cannot load {path}: {str(exc).splitlines()[0][:160]}",
+            "the weights do not match config.json; save the policy again with save_pretrained",
+        ) from exc
+    if missing:
+        raise InputError(
+            f"{path} lacks {len(missing)} weights of its config (first: {missing[0]})",
+            "the weights do not match config.json; save the policy again with save_pretrained",
+        )
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence LeRobot's prints and warnings while it builds (``Reducing the number of VLM layers``)."""
+    logging.disable(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logging.disable(logging.NOTSET)

@@ -1,0 +1,40 @@
+"""FLOPs of one SmolVLA action chunk, split into vision, VLM prefix and action expert.
+
+Counted by ``torch.utils.flop_counter.FlopCounterMode`` on the PyTorch model running the same graphs
+that are lowered: it counts matrix products, convolutions and attention, not normalizations,
+activations or the elementwise RoPE, so the figures are a lower bound of the lowered graphs' work.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgecompress.models.smolvla import SmolVLAAdapter
+
+
+def _count(call: Any, *args: Any) -> float:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        call(*args)
+    return float(counter.get_total_flops())
+
+
+def flops(adapter: SmolVLAAdapter) -> dict[str, float]:
+    """GFLOPs of one chunk: ``vision`` (vision tower + connector, every camera), ``vlm`` (the rest of the
+    prefix: the VLM layers over image, task and state tokens), ``expert`` (``num_steps`` denoising
+    steps) and their ``total``."""
+    from edgecompress.models.smolvla_export import PrefixGraph, StepGraph, example_inputs
+
+    policy = adapter.policy.eval()
+    prefix_args, step_args = example_inputs(adapter)
+    batch = dict(zip(adapter.cameras(), prefix_args[3:], strict=True))
+    images, _ = policy.prepare_images(batch)
+    embed = policy.model.vlm_with_expert.embed_image
+    vision = sum(_count(embed, image) for image in images)
+    prefix = _count(PrefixGraph(adapter), *prefix_args)
+    expert = _count(StepGraph(adapter), *step_args) * adapter.meta()["num_steps"]
+    split = {"vision": vision, "vlm": prefix - vision, "expert": expert, "total": prefix + expert}
+    return {name: value / 1e9 for name, value in split.items()}
