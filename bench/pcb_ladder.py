@@ -13,6 +13,8 @@ Rows:
 - the same IR with ``INFERENCE_PRECISION_HINT=f32`` forced (what the earlier harness measured);
 - Ultralytics ``export(format="openvino", quantize=8, data=...)`` with OpenVINO's defaults;
 - ``edgecompress compile --precision int8`` of the baseline and of each ``--compressed`` checkpoint;
+  ``--reuse`` times and scores the builds of an earlier run again (a quieter machine), build times
+  kept from its ``--out``;
   with ``--guarded``, accuracy-controlled INT8 rows; with ``--fp32``, OpenVINO FP32 rows of the
   compressed checkpoints (the pruning's own accuracy, without quantization).
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -81,12 +84,19 @@ def build(args: argparse.Namespace, data: Path, work: Path) -> tuple[dict, dict,
     threads = load_target("x86-cpu").threads
     baseline = Path(args.baseline)
     runtimes: dict[str, Any] = {}
-    build_s: dict[str, float] = {}
+    build_s: dict[str, float | None] = {}
     source: dict[str, Path] = {}
-    xml, seconds = ultralytics_export(baseline, args.imgsz, work / "ul-fp32")
+    earlier = previous_build_seconds(Path(args.out)) if args.reuse else {}
+
+    def exported(folder: Path, **extra: object) -> tuple[Path, float | None]:
+        if args.reuse and any(folder.rglob("*.xml")):
+            return next(folder.rglob("*.xml")), None
+        return ultralytics_export(baseline, args.imgsz, folder, **extra)
+
+    xml, seconds = exported(work / "ul-fp32")
     runtimes[UL_DEFAULT], build_s[UL_DEFAULT] = ultralytics_style(xml, threads, force_f32=False), seconds
     runtimes[UL_F32], build_s[UL_F32] = ultralytics_style(xml, threads, force_f32=True), seconds
-    xml8, seconds = ultralytics_export(baseline, args.imgsz, work / "ul-int8", quantize=8, data=str(data))
+    xml8, seconds = exported(work / "ul-int8", quantize=8, data=str(data))
     runtimes[UL_INT8], build_s[UL_INT8] = ultralytics_style(xml8, threads, force_f32=False), seconds
     source.update(dict.fromkeys((UL_DEFAULT, UL_F32, UL_INT8), baseline))
     models = [(EC_INT8, baseline, None)] + [
@@ -104,9 +114,21 @@ def build(args: argparse.Namespace, data: Path, work: Path) -> tuple[dict, dict,
             for label, path in (item.split("=", 1) for item in args.compressed)
         ]
     for index, (name, checkpoint, extra, precision) in enumerate(models):
-        folder, seconds = compile_row(checkpoint, data, work / f"ec-{index}", extra, precision)
+        folder, seconds = work / f"ec-{index}", None
+        if not (args.reuse and (folder / "report.json").exists()):
+            folder, seconds = compile_row(checkpoint, data, folder, extra, precision)
         runtimes[name], build_s[name], source[name] = load(folder).runtime, seconds, checkpoint
+    for name, seconds in build_s.items():
+        if seconds is None:
+            build_s[name] = earlier.get(name)
     return runtimes, build_s, source
+
+
+def previous_build_seconds(result_json: Path) -> dict[str, float]:
+    """Build wall times of an earlier run's rows (``--reuse`` times and scores its builds again)."""
+    if not result_json.exists():
+        return {}
+    return {row["model"]: row["build_s"] for row in json.loads(result_json.read_text())["rows"]}
 
 
 def measure(args: argparse.Namespace, data: Path, work: Path) -> list[dict]:
@@ -138,7 +160,7 @@ def measure(args: argparse.Namespace, data: Path, work: Path) -> list[dict]:
                 "p95_ms": round(latency[name].p95_ms, 2),
                 "fps": round(latency[name].fps, 1),
                 "val_images": acc.images,
-                "build_s": round(build_s[name], 1),
+                "build_s": None if build_s[name] is None else round(build_s[name], 1),
             }
         )
         print(json.dumps(rows[-1]), flush=True)
@@ -258,6 +280,11 @@ def main() -> None:
     parser.add_argument(
         "--fp32", action="store_true", help="also an OpenVINO FP32 row of every --compressed checkpoint"
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time and score again the builds already in --work (same arguments as the run that made them)",
+    )
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--iterations", type=int, default=300)
     parser.add_argument("--work", default="runs/pcb-ladder")
@@ -288,7 +315,7 @@ def main() -> None:
         },
         "rows": rows,
         "targets": targets(rows),
-        "command": "python bench/pcb_ladder.py " + " ".join(sys.argv[1:]),
+        "command": shlex.join(["python", "bench/pcb_ladder.py", *sys.argv[1:]]),
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     Path(args.md).write_text(markdown(result))
