@@ -20,10 +20,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from edgecompress.models.smolvla import SmolVLAAdapter
 from edgecompress.models.smolvla_observation import (
     META_FILE,
     Observation,
+    PolicyView,
     chunk_noise,
     random_observations,
 )
@@ -35,7 +35,7 @@ STEP_INPUTS = ["x_t", "timestep", "keys", "values", "prefix_pad"]
 class PrefixGraph(nn.Module):
     """task tokens, mask, state, one image per camera → stacked keys, values and the prefix pad mask."""
 
-    def __init__(self, adapter: SmolVLAAdapter) -> None:
+    def __init__(self, adapter: PolicyView) -> None:
         super().__init__()
         self.policy, self.cameras = adapter.policy, adapter.cameras()
 
@@ -67,7 +67,7 @@ class PrefixGraph(nn.Module):
 class StepGraph(nn.Module):
     """noisy chunk x_t, time, the prefix's keys, values and pad mask → velocity (one Euler step's)."""
 
-    def __init__(self, adapter: SmolVLAAdapter) -> None:
+    def __init__(self, adapter: PolicyView) -> None:
         super().__init__()
         self.model = adapter.policy.model
 
@@ -83,7 +83,7 @@ class StepGraph(nn.Module):
         return self.model.denoise_step(prefix_pad, cache, x_t, timestep)
 
 
-def prefix_inputs(adapter: SmolVLAAdapter, observation: Observation) -> tuple[torch.Tensor, ...]:
+def prefix_inputs(adapter: PolicyView, observation: Observation) -> tuple[torch.Tensor, ...]:
     """The prefix graph's inputs for ``observation`` (task padded to the graph's length)."""
     from edgecompress.models.smolvla_observation import pad_language
 
@@ -92,7 +92,7 @@ def prefix_inputs(adapter: SmolVLAAdapter, observation: Observation) -> tuple[to
     return tuple(torch.from_numpy(a) for a in arrays)
 
 
-def example_inputs(adapter: SmolVLAAdapter) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+def example_inputs(adapter: PolicyView) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
     """Seeded example inputs of the prefix and the step graph."""
     meta = adapter.meta()
     prefix = prefix_inputs(adapter, random_observations(meta, 1)[0])
@@ -119,7 +119,7 @@ def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outpu
     return path
 
 
-def export_smolvla_onnx(adapter: SmolVLAAdapter, folder: Path) -> list[Path]:
+def export_smolvla_onnx(adapter: PolicyView, folder: Path) -> list[Path]:
     """Write ``prefix.onnx``, ``step.onnx`` and ``smolvla.json`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     meta = adapter.meta()

@@ -7,10 +7,9 @@ activations or the elementwise RoPE, so the figures are a lower bound of the low
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from edgecompress.models.smolvla import SmolVLAAdapter
+from edgecompress.models.smolvla_observation import PolicyView
 
 
 def _count(call: Any, *args: Any) -> float:
@@ -22,7 +21,7 @@ def _count(call: Any, *args: Any) -> float:
     return float(counter.get_total_flops())
 
 
-def flops(adapter: SmolVLAAdapter) -> dict[str, float]:
+def flops(adapter: PolicyView) -> dict[str, float]:
     """GFLOPs of one chunk: ``vision`` (vision tower + connector, every camera), ``vlm`` (the rest of the
     prefix: the VLM layers over image, task and state tokens), ``expert`` (``num_steps`` denoising
     steps) and their ``total``."""

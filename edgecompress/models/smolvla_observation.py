@@ -5,9 +5,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+
+
+class PolicyView(Protocol):
+    """What the graph export and the FLOP count read of a SmolVLA adapter."""
+
+    policy: Any
+
+    def cameras(self) -> list[str]:
+        """The camera keys a batch carries, in the policy's order."""
+        ...
+
+    def meta(self) -> dict[str, Any]:
+        """Shapes and loop settings the lowered graphs need."""
+        ...
+
 
 META_FILE = "smolvla.json"  # the lowered graphs' shapes and loop settings
 
