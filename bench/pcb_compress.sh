@@ -2,7 +2,7 @@
 # The DeepPCB compression runs of issue #12, one compile per step so that the recovery variants share
 # the sparse and pruned checkpoints. Every step resumes (--resume) from its `<out>.work/` folder under
 # bench/runs/ (git-ignored); `snapshot` force-adds what a resume needs of the unfinished steps
-# (progress, the stage's data.yaml, Ultralytics' last.pt, args and results), so a later session on a
+# (progress, finished stages' result.pt, the stage's data.yaml, Ultralytics' last.pt, args and results), so a later session on a
 # checkout at the same path continues it with the same command.
 #   bash bench/pcb_compress.sh sparse        # stage A: sparsity training (≈ 1 h on 2 cores)
 #   bash bench/pcb_compress.sh prune NAME    # NAME 65|55|-g75|-g80: prune the sparse model by recipe pcb-pruneNAME (minutes)
@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$1" = snapshot ]; then
   shopt -s nullglob
-  git add -f bench/runs/*.work/progress.json bench/runs/*.work/*/data.yaml \
+  git add -f bench/runs/*.work/progress.json bench/runs/*.work/*/data.yaml bench/runs/*.work/*/result.pt \
     bench/runs/*.work/*/train/args.yaml bench/runs/*.work/*/train/results.csv \
     bench/runs/*.work/*/train/weights/last.pt
   exit 0
