@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from edgecompress.backends.base import Lowered
     from edgecompress.config import Recipe, TargetProfile
     from edgecompress.passes.base import PassContext
-    from edgecompress.report.schema import CalibrationInfo, DataInfo, ModelInfo, StageRow
+    from edgecompress.report.schema import CalibrationInfo, DataInfo, MeasuredOn, ModelInfo, StageRow
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,22 @@ class CompileFamily(ABC):
     def pass_context(self, plan: CompilePlan, adapter: ModelAdapter, work: Path) -> PassContext:
         """The context the passes of one stage get."""
 
+    @staticmethod
+    def common_context(plan: CompilePlan, adapter: ModelAdapter, work: Path, **extra: Any) -> PassContext:
+        """The pass context every family fills the same way, plus the family's ``extra`` fields."""
+        from edgecompress.passes.base import PassContext
+
+        return PassContext(
+            adapter=adapter,
+            work=work,
+            data=plan.data,
+            imgsz=plan.imgsz,
+            teacher=plan.adapter.checkpoint,
+            resume=plan.resume,
+            stages=tuple(plan.recipe.stages),
+            **extra,
+        )
+
     @abstractmethod
     def torch_runtime(self, plan: CompilePlan, adapter: ModelAdapter) -> Any:
         """The eager PyTorch runtime of ``adapter`` as this family measures it (the ``original`` row)."""
@@ -94,3 +110,49 @@ class CompileFamily(ABC):
     @abstractmethod
     def model_info(self, plan: CompilePlan) -> ModelInfo:
         """The report's description of the model as given."""
+
+
+FLOAT_GRAPH_BACKENDS = ("openvino", "onnxruntime")
+
+
+def check_float_graph_inputs(
+    what: str, profile: TargetProfile, recipe: Recipe, precision: str | None, imgsz: int | None
+) -> str:
+    """Input checks of a family lowered as FP32 graphs on OpenVINO or ONNX Runtime; its precision."""
+    from edgecompress.errors import InputError
+
+    if profile.backend not in FLOAT_GRAPH_BACKENDS:
+        raise InputError(
+            f"{what}: lowered to OpenVINO or ONNX Runtime only; target {profile.name} uses {profile.backend}",
+            "use --target x86-cpu or x86-cpu-ort",
+        )
+    chosen = precision or recipe.lower.precision or "fp32"
+    if chosen != "fp32":
+        raise InputError(f"{what}: lowered at fp32, not {chosen}", "pass --precision fp32")
+    if imgsz is not None:
+        raise InputError(
+            f"--imgsz is for detectors, not {what} (it runs at its own image size)", "drop --imgsz"
+        )
+    return chosen
+
+
+def float_graph_measured_on(plan: CompilePlan, runtime: Any, imgsz: int) -> MeasuredOn:
+    """Where a row of FP32 graphs compiled with f32 forced was measured (no runtime name: PyTorch)."""
+    import torch
+
+    from edgecompress.measure.environment import cpu_model, isa_flags
+    from edgecompress.report.schema import MeasuredOn
+
+    name = getattr(runtime, "name", "torch")
+    return MeasuredOn(
+        runtime=name,
+        runtime_version=getattr(runtime, "version", torch.__version__.split("+")[0]),
+        precision="fp32",
+        executed_precision="f32",  # the graphs are always compiled with f32 forced
+        device=plan.target.device if name != "torch" else "CPU",
+        cpu=cpu_model(),
+        isa=isa_flags(),
+        threads=plan.target.threads,
+        batch=1,
+        imgsz=imgsz,
+    )

@@ -13,7 +13,14 @@ from edgecompress.artifact import Manifest
 from edgecompress.backends.base import Lowered
 from edgecompress.config import Recipe, TargetProfile
 from edgecompress.errors import InputError
-from edgecompress.families.base import CompileFamily, CompilePlan, LoweredModel, Measured
+from edgecompress.families.base import (
+    CompileFamily,
+    CompilePlan,
+    LoweredModel,
+    Measured,
+    check_float_graph_inputs,
+    float_graph_measured_on,
+)
 from edgecompress.models.policy import PolicyAdapter, action_error, load_policy
 from edgecompress.models.policy_data import Demonstrations, load_demonstrations
 from edgecompress.passes.base import PassContext
@@ -21,8 +28,6 @@ from edgecompress.ui import foreign_output, status
 
 if TYPE_CHECKING:
     from edgecompress.report.schema import DataInfo, ModelInfo, StageRow
-
-BACKENDS = ("openvino", "onnxruntime")
 
 
 def lower_policy(policy: PolicyAdapter, folder: Path, profile: TargetProfile) -> list[Path]:
@@ -56,16 +61,7 @@ class PolicyCompile(CompileFamily):
     val: Demonstrations
 
     def pass_context(self, plan: CompilePlan, adapter: Any, work: Path) -> PassContext:
-        return PassContext(
-            adapter=adapter,
-            work=work,
-            data=plan.data,
-            imgsz=plan.imgsz,
-            teacher=plan.adapter.checkpoint,
-            resume=plan.resume,
-            stages=tuple(plan.recipe.stages),
-            calibration=lambda count: self.train.sample(count, 0),
-        )
+        return self.common_context(plan, adapter, work, calibration=lambda count: self.train.sample(count, 0))
 
     def torch_runtime(self, plan: CompilePlan, adapter: Any) -> Any:
         return adapter.editable().torch_runtime(plan.target.threads)
@@ -85,9 +81,8 @@ class PolicyCompile(CompileFamily):
         return self.lower(plan, adapter, art)
 
     def measure(self, plan: CompilePlan, measured: list[Measured]) -> tuple[list[StageRow], DataInfo | None]:
-        from edgecompress.measure.environment import cpu_model, isa_flags
         from edgecompress.measure.latency import time_calls
-        from edgecompress.report.schema import DataInfo, LatencyRow, MeasuredOn, PolicyAccuracyRow, StageRow
+        from edgecompress.report.schema import DataInfo, LatencyRow, PolicyAccuracyRow, StageRow
 
         lat = plan.target.latency
         original: PolicyAdapter = plan.adapter  # type: ignore[assignment]
@@ -107,23 +102,11 @@ class PolicyCompile(CompileFamily):
                 f"{m.name}: action MSE {error:.5f}  p50 {latencies[m.name].p50_ms:.1f} ms  "
                 f"{gflops:.3f} GFLOPs"
             )
-            runtime = getattr(m.runtime, "name", "torch")
             rows.append(
                 StageRow(
                     name=m.name,
                     kind=m.kind,  # type: ignore[arg-type]
-                    measured_on=MeasuredOn(
-                        runtime=runtime,
-                        runtime_version=getattr(m.runtime, "version", _torch_version()),
-                        precision="fp32",
-                        executed_precision="f32",  # the policy graphs are always compiled with f32 forced
-                        device=plan.target.device if runtime != "torch" else "CPU",
-                        cpu=cpu_model(),
-                        isa=isa_flags(),
-                        threads=plan.target.threads,
-                        batch=1,
-                        imgsz=config.image_size,
-                    ),
+                    measured_on=float_graph_measured_on(plan, m.runtime, config.image_size),
                     params=params,
                     gflops=gflops,
                     metrics=PolicyAccuracyRow(action_mse=error, frames=len(self.val)),
@@ -168,12 +151,6 @@ class PolicyCompile(CompileFamily):
         )
 
 
-def _torch_version() -> str:
-    import torch
-
-    return torch.__version__.split("+")[0]
-
-
 def plan_policy(
     model: str | Path,
     data: str | Path,
@@ -187,16 +164,7 @@ def plan_policy(
     """Check a policy compile's inputs; return the family's part of the plan, the policy, precision, size."""
     from edgecompress.artifact import check_output_dir
 
-    if profile.backend not in BACKENDS:
-        raise InputError(
-            f"policies lower to OpenVINO or ONNX Runtime; target {profile.name} uses {profile.backend}",
-            "use --target x86-cpu or x86-cpu-ort",
-        )
-    chosen = precision or recipe.lower.precision or "fp32"
-    if chosen != "fp32":
-        raise InputError(f"policies are lowered at fp32, not {chosen}", "pass --precision fp32")
-    if imgsz is not None:
-        raise InputError("--imgsz is for detectors; a policy runs at its own image size", "drop --imgsz")
+    chosen = check_float_graph_inputs("a policy", profile, recipe, precision, imgsz)
     check_output_dir(out, force)
     policy = load_policy(model)
     demos = load_demonstrations(data)

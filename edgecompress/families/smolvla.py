@@ -20,7 +20,13 @@ from edgecompress.artifact import Manifest
 from edgecompress.backends.base import Lowered
 from edgecompress.config import Recipe, TargetProfile
 from edgecompress.errors import InputError
-from edgecompress.families.base import CompileFamily, CompilePlan, LoweredModel, Measured
+from edgecompress.families.base import (
+    CompileFamily,
+    CompilePlan,
+    LoweredModel,
+    Measured,
+    check_float_graph_inputs,
+)
 from edgecompress.models.smolvla import SmolVLAAdapter, load_smolvla
 from edgecompress.models.smolvla_observation import META_FILE, Observation, chunk_noise, random_observations
 from edgecompress.passes.base import PassContext
@@ -29,7 +35,6 @@ from edgecompress.ui import foreign_output, status
 if TYPE_CHECKING:
     from edgecompress.report.schema import DataInfo, ModelInfo, StageRow
 
-BACKENDS = ("openvino", "onnxruntime")
 DEFAULT_FRAMES = 4  # synthetic observations the agreement is measured on
 MODEL_FOLDER = "model"  # the policy as save_pretrained wrote it, inside the artifact
 
@@ -61,15 +66,8 @@ class SmolVLACompile(CompileFamily):
     reference: list[np.ndarray] = field(default_factory=list)  # the original's actions, computed once
 
     def pass_context(self, plan: CompilePlan, adapter: Any, work: Path) -> PassContext:
-        return PassContext(
-            adapter=adapter,
-            work=work,
-            data=plan.data,
-            imgsz=plan.imgsz,
-            teacher=plan.adapter.checkpoint,
-            resume=plan.resume,
-            stages=tuple(plan.recipe.stages),
-            calibration=lambda count: random_observations(adapter.meta(), count, seed=1),
+        return self.common_context(
+            plan, adapter, work, calibration=lambda count: random_observations(adapter.meta(), count, seed=1)
         )
 
     def torch_runtime(self, plan: CompilePlan, adapter: Any) -> Any:
@@ -155,16 +153,7 @@ def plan_smolvla(
     """Check a SmolVLA compile's inputs; return the family's part of the plan, the policy, precision, size."""
     from edgecompress.artifact import check_output_dir
 
-    if profile.backend not in BACKENDS:
-        raise InputError(
-            f"SmolVLA lowers to OpenVINO or ONNX Runtime; target {profile.name} uses {profile.backend}",
-            "use --target x86-cpu or x86-cpu-ort",
-        )
-    chosen = precision or recipe.lower.precision or "fp32"
-    if chosen != "fp32":
-        raise InputError(f"SmolVLA is lowered at fp32, not {chosen}", "pass --precision fp32")
-    if imgsz is not None:
-        raise InputError("--imgsz is for detectors; SmolVLA runs at its own image size", "drop --imgsz")
+    chosen = check_float_graph_inputs("SmolVLA", profile, recipe, precision, imgsz)
     if data:
         raise InputError(
             "a SmolVLA compile takes no --data yet: agreement is measured on synthetic observations",

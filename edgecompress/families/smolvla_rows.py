@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from edgecompress.families.base import CompilePlan, Measured
+from edgecompress.families.base import CompilePlan, Measured, float_graph_measured_on
 
 if TYPE_CHECKING:
     from edgecompress.measure.latency import Latency
@@ -15,14 +15,10 @@ def smolvla_row(
     plan: CompilePlan, m: Measured, latency: Latency, mse: float, max_abs: float, frames: int
 ) -> StageRow:
     """The row of ``m``: its runtime, the adapter's size and FLOPs, and its actions against the original's."""
-    import torch
-
-    from edgecompress.measure.environment import cpu_model, isa_flags
-    from edgecompress.report.schema import LatencyRow, MeasuredOn, PolicyAccuracyRow, StageRow
+    from edgecompress.report.schema import LatencyRow, PolicyAccuracyRow, StageRow
 
     adapter = m.adapter
     split = adapter.flops()  # type: ignore[attr-defined]
-    runtime = getattr(m.runtime, "name", "torch")
     details = {
         **(m.details or {}),
         "gflops_split": {k: round(v, 3) for k, v in split.items()},
@@ -33,18 +29,7 @@ def smolvla_row(
     return StageRow(
         name=m.name,
         kind=m.kind,  # type: ignore[arg-type]
-        measured_on=MeasuredOn(
-            runtime=runtime,
-            runtime_version=getattr(m.runtime, "version", torch.__version__.split("+")[0]),
-            precision="fp32",
-            executed_precision="f32",  # the graphs are compiled with f32 forced
-            device=plan.target.device if runtime != "torch" else "CPU",
-            cpu=cpu_model(),
-            isa=isa_flags(),
-            threads=plan.target.threads,
-            batch=1,
-            imgsz=adapter.input_size,
-        ),
+        measured_on=float_graph_measured_on(plan, m.runtime, adapter.input_size),
         params=adapter.params(),  # type: ignore[attr-defined]
         gflops=split["total"],
         metrics=PolicyAccuracyRow(action_mse=mse, frames=frames, reference="original"),

@@ -51,14 +51,10 @@ class YoloCompile(CompileFamily):
     build_deferred: str | None = None
 
     def pass_context(self, plan: CompilePlan, adapter: Any, work: Path) -> PassContext:
-        return PassContext(
-            adapter=adapter,
-            work=work,
-            data=plan.data,
-            imgsz=plan.imgsz,
-            teacher=plan.adapter.checkpoint,
-            resume=plan.resume,
-            stages=tuple(plan.recipe.stages),
+        return self.common_context(
+            plan,
+            adapter,
+            work,
             candidate_latency=lambda model, folder: self.candidate_latency(plan, adapter, model, folder),
         )
 
