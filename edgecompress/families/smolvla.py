@@ -119,7 +119,7 @@ class SmolVLACompile(CompileFamily):
         if final is plan.adapter:
             shutil.copytree(final.checkpoint, art / MODEL_FOLDER)
         else:
-            save_smolvla(final.policy, art / MODEL_FOLDER)
+            save_smolvla(final.policy, art / MODEL_FOLDER, final.kept)
         meta = result.lowered.model_file.relative_to(art).as_posix()
         target = plan.target.backend
         Manifest("smolvla", target, plan.precision, meta, final.input_size, final.cameras()).write(art)
@@ -158,11 +158,6 @@ def plan_smolvla(
         raise InputError(
             "a SmolVLA compile takes no --data yet: agreement is measured on synthetic observations",
             "drop --data",
-        )
-    if recipe.stages:
-        raise InputError(
-            f"recipe {recipe.name} has stages; no compression pass supports SmolVLA yet",
-            "use --recipe fp32 (lower and measure only)",
         )
     check_output_dir(out, force)
     adapter = load_smolvla(model)

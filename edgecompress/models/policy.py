@@ -77,8 +77,32 @@ class PolicyAdapter(ModelAdapter):
         """The language module's decoder layers, in order."""
         return self.network.language.layers
 
-    def remove_layers(self, indices: list[int]) -> None:
+    def layer_importance(self, calibration: Demonstrations, batch: int, stack: str) -> list[float]:
+        """1 − cosine of each decoder layer's input and output on ``calibration`` (module function)."""
+        self._check_stack(stack)
+        return layer_importance(self, self.observations(calibration), batch)
+
+    def layer_labels(self, stack: str) -> list[int]:
+        """The original index of each decoder layer still in the stack."""
+        self._check_stack(stack)
+        return list(self.config.kept_layers)
+
+    @staticmethod
+    def _check_stack(stack: str) -> None:
+        if stack != "language":
+            raise ValueError(f"the reference VLA prunes only its language layers, not {stack!r}")
+
+    def mlps(self) -> list[torch.nn.Module]:
+        """The decoder layers' MLPs (gate, up, down), in order."""
+        return [layer.mlp for layer in self.decoder_layers()]  # type: ignore[misc]
+
+    def intermediate_sizes(self) -> list[int]:
+        """The hidden width of each decoder MLP."""
+        return list(self.config.intermediate_sizes)
+
+    def remove_layers(self, indices: list[int], stack: str = "language") -> None:
         """Drop the decoder layers at ``indices`` (positions in the current stack)."""
+        self._check_stack(stack)
         config = self.config
         keep = [i for i in range(config.language_layers) if i not in set(indices)]
         if not keep:
@@ -184,6 +208,37 @@ def load_policy(path: str | Path) -> PolicyAdapter:
             "the checkpoint was edited by hand; save it again with PolicyAdapter.save",
         ) from exc
     return PolicyAdapter(path, network.eval())
+
+
+def layer_importance(
+    policy: PolicyAdapter, observations: tuple[np.ndarray, np.ndarray, np.ndarray], batch: int = 16
+) -> list[float]:
+    """1 − mean cosine similarity of each decoder layer's input and output (all tokens, all observations)."""
+    layers = policy.decoder_layers()
+    totals, counts = torch.zeros(len(layers)), torch.zeros(len(layers))
+
+    def hook(index: int) -> Any:
+        def record(module: torch.nn.Module, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
+            hidden_in = args[0] if args else kwargs["hidden_states"]
+            similarity = torch.nn.functional.cosine_similarity(hidden_in, output, dim=-1)
+            totals[index] += similarity.sum()
+            counts[index] += similarity.numel()
+
+        return record
+
+    handles = [layer.register_forward_hook(hook(i), with_kwargs=True) for i, layer in enumerate(layers)]
+    images, text, states = observations
+    try:
+        with torch.no_grad():
+            for start in range(0, len(images), batch):
+                part = slice(start, start + batch)
+                policy.network.context(
+                    image_tensor(images[part]), torch.from_numpy(text[part]), torch.from_numpy(states[part])
+                )
+    finally:
+        for handle in handles:
+            handle.remove()
+    return (1.0 - totals / counts.clamp_min(1)).tolist()
 
 
 def action_error(predict: PredictFn, policy: PolicyAdapter, demos: Demonstrations, seed: int = 0) -> float:

@@ -63,7 +63,13 @@ class SmolVLAAdapter(ModelAdapter):
 
     checkpoint: Path  # the policy folder
     policy: Any
+    kept: dict[str, list[int]] = field(default_factory=dict)  # original index of each layer, per stack
     _flops: dict[str, float] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        from edgecompress.models.smolvla_edit import default_kept
+
+        self.kept = self.kept or default_kept(self.policy)
 
     @classmethod
     def load(cls, path: str | Path) -> SmolVLAAdapter:
@@ -77,11 +83,14 @@ class SmolVLAAdapter(ModelAdapter):
 
     def editable(self) -> SmolVLAAdapter:
         """A copy the passes edit in place."""
-        return SmolVLAAdapter(self.checkpoint, copy.deepcopy(self.policy))
+        return SmolVLAAdapter(self.checkpoint, copy.deepcopy(self.policy), copy.deepcopy(self.kept))
 
     def with_model(self, model: Any, path: Path) -> SmolVLAAdapter:
-        """Save the policy ``model`` as a ``save_pretrained`` folder at ``path`` and load it back."""
-        save_smolvla(model, path)
+        """Save ``model`` (an adapter a pass edited, or a policy) as a folder at ``path`` and load it back."""
+        if isinstance(model, SmolVLAAdapter):
+            save_smolvla(model.policy, path, model.kept)
+        else:
+            save_smolvla(model, path)
         return load_smolvla(path)
 
     def complexity(self, imgsz: int) -> tuple[int, float]:
@@ -106,6 +115,70 @@ class SmolVLAAdapter(ModelAdapter):
 
         weights, config = (sha256_file(self.checkpoint / name) for name in (WEIGHTS_FILE, CONFIG_FILE))
         return weights[:32] + config[:32]
+
+    # what the compression passes call (the model knowledge is in smolvla_edit)
+
+    def layer_importance(self, calibration: list[Observation], batch: int, stack: str) -> list[float]:
+        """1 − cosine of input and output of each removable unit of ``stack`` ("language": VLM and
+        expert layers in self/cross groups; "vision": the vision encoder layers) on ``calibration``."""
+        from edgecompress.models.smolvla_edit import language_redundancy, vision_redundancy
+
+        self._check_stack(stack)
+        measure = language_redundancy if stack == "language" else vision_redundancy
+        return measure(self, calibration)
+
+    def layer_labels(self, stack: str) -> list[str]:
+        """One label per removable unit of ``stack``: the original indices of its layers (``4-5``)."""
+        from edgecompress.models.smolvla_edit import language_units
+
+        self._check_stack(stack)
+        kept = self.kept[stack]
+        if stack == "vision":
+            return [str(index) for index in kept]
+        return ["-".join(str(kept[i]) for i in unit) for unit in language_units(self.policy)]
+
+    def remove_layers(self, indices: list[int], stack: str) -> None:
+        """Drop the units of ``stack`` at ``indices`` (positions among :meth:`layer_labels`)."""
+        from edgecompress.models.smolvla_edit import remove_language_units, remove_vision_layers
+
+        self._check_stack(stack)
+        if stack == "language":
+            keep = remove_language_units(self.policy, indices)
+        else:
+            keep = remove_vision_layers(self.policy, indices)
+            self.policy.config.vlm_model_name = LOCAL_VLM  # the changed backbone is saved beside the policy
+        self.kept[stack] = [self.kept[stack][i] for i in keep]
+        self._flops = None
+
+    def mlps(self) -> list[Any]:
+        """The Llama MLP modules a width pass narrows: VLM layers, then expert layers."""
+        from edgecompress.models.smolvla_edit import mlps
+
+        return mlps(self.policy)
+
+    def intermediate_sizes(self) -> list[int]:
+        """The hidden width of each of :meth:`mlps`."""
+        return [int(mlp.gate_proj.out_features) for mlp in self.mlps()]
+
+    def set_intermediate_sizes(self, sizes: list[int]) -> None:
+        """Take note of MLPs narrowed in place (saved in ``compression.json``)."""
+        if sizes != self.intermediate_sizes():
+            raise ValueError("the MLP widths given differ from the modules' own")
+        self._flops = None
+
+    def set_input_size(self, size: int) -> None:
+        """Resize and pad every camera to ``size`` (fewer patches and visual tokens; no weight changes)."""
+        from edgecompress.models.smolvla_edit import check_input_size
+
+        check_input_size(self.policy, size)
+        self.policy.config.resize_imgs_with_padding = (size, size)
+        self._flops = None
+
+    def _check_stack(self, stack: str) -> None:
+        from edgecompress.models.smolvla_edit import STACKS
+
+        if stack not in STACKS:
+            raise ValueError(f"SmolVLA has no {stack!r} layers; prunable stacks: {', '.join(STACKS)}")
 
     def torch_runtime(self, threads: int | None) -> PredictFn:
         """The eager predict function (``predict_action_chunk``), on ``threads`` torch threads."""
@@ -162,12 +235,15 @@ class SmolVLAAdapter(ModelAdapter):
         return predict
 
 
-def save_smolvla(policy: Any, folder: Path) -> Path:
+def save_smolvla(policy: Any, folder: Path, kept: dict[str, list[int]] | None = None) -> Path:
     """Write ``policy`` with LeRobot's ``save_pretrained`` (config.json and model.safetensors).
 
-    A backbone that is not a known Hub id gets its config written to ``folder/vlm`` (and
-    ``vlm_model_name`` points there), so the folder loads on its own.
+    A backbone that is not a known Hub id (or was changed by a pass) gets its config written to
+    ``folder/vlm`` (and ``vlm_model_name`` points there), so the folder loads on its own; what no
+    config can say (per-layer MLP widths, the original indices of kept layers) goes to
+    ``compression.json``.
     """
+    from edgecompress.models.smolvla_edit import default_kept, write_compression
     from edgecompress.models.smolvla_vlm import KNOWN_VLMS
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -175,24 +251,40 @@ def save_smolvla(policy: Any, folder: Path) -> Path:
         policy.model.vlm_with_expert.config.save_pretrained(folder / LOCAL_VLM)
         policy.config.vlm_model_name = LOCAL_VLM
     policy.save_pretrained(folder)
+    write_compression(policy, folder, kept or default_kept(policy))
     return folder
 
 
 def load_smolvla(path: str | Path) -> SmolVLAAdapter:
     """Load a SmolVLA policy folder offline, with one clear InputError for each bad input."""
     from edgecompress.models.lerobot_compat import offline_vlm, require_lerobot
+    from edgecompress.models.smolvla_edit import apply_mlp_widths
     from edgecompress.models.smolvla_vlm import vlm_config
 
     folder = Path(path)
     read_policy_config(folder)
     require_lerobot()
     config = _policy_config(folder)
+    compression = _compression(folder)
     with offline_vlm(vlm_config(config.vlm_model_name, folder)), _quiet():
         from lerobot.policies.smolvla.modeling_smolvla import SmolVLAPolicy
 
         policy = SmolVLAPolicy(config)
+    try:
+        apply_mlp_widths(policy, compression.get("mlp_widths", {}))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"{folder}: {exc}", "save the policy again with edgecompress") from exc
     _load_weights(policy, folder / WEIGHTS_FILE)
-    return SmolVLAAdapter(folder, policy.eval())
+    return SmolVLAAdapter(folder, policy.eval(), compression.get("kept_layers", {}))
+
+
+def _compression(folder: Path) -> dict[str, Any]:
+    from edgecompress.models.smolvla_edit import read_compression
+
+    try:
+        return read_compression(folder)
+    except ValueError as exc:  # json's decode error is a ValueError too
+        raise InputError(f"{folder}: {exc}", "save the policy again with edgecompress") from exc
 
 
 def _policy_config(folder: Path) -> Any:

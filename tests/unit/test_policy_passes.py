@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from edgecompress.models.policy import PolicyAdapter, build_policy
+from edgecompress.models.policy import PolicyAdapter, build_policy, layer_importance
 from edgecompress.models.policy_data import Demonstrations
 from edgecompress.models.vla.config import TokenPruning
 from edgecompress.models.vla.head import full_steps, sample_actions
 from edgecompress.models.vla.tokens import select_visual_tokens, split_budget
 from edgecompress.passes.feature_cache import FeatureCacheConfig, FeatureCachePass
-from edgecompress.passes.layer_prune import LayerPruneConfig, LayerPrunePass, layer_importance
+from edgecompress.passes.layer_prune import LayerPruneConfig, LayerPrunePass
 from edgecompress.passes.mlp_prune import MlpPruneConfig, MlpPrunePass
 from edgecompress.passes.token_prune import TokenPruneConfig, TokenPrunePass, token_budget
 from edgecompress.testing.policy import reaching_demonstrations, tiny_vla_config
@@ -30,7 +30,7 @@ def _demos(episodes: int = 2) -> Demonstrations:
 
 
 def _context(demos: Demonstrations) -> SimpleNamespace:
-    return SimpleNamespace(calibration=lambda count, seed=0: demos.sample(count, seed))
+    return SimpleNamespace(calibration=lambda count, seed=0: demos.sample(count, seed), imgsz=0)
 
 
 def _inputs(policy: PolicyAdapter, demos: Demonstrations, seed: int = 0) -> tuple[torch.Tensor, ...]:
