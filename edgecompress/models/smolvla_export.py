@@ -9,13 +9,21 @@ Export problems solved here: the TorchScript exporter writes an invalid vision g
 of ``SmolVLMVisionEmbeddings``, built with ``bucketize``, reach a Gather as float), so the graphs are
 exported with ``torch.export`` (``dynamo=True``); the language is fixed at ``tokenizer_max_length``
 tokens (padding is masked, so shorter tasks are padded by the runtime).
+
+One exact rewrite: LeRobot's cross-attention expert layers project the VLM layer's cached keys and
+values (``k_proj``/``v_proj``) at every denoising step, though the cache does not change between steps.
+The prefix graph applies those projections once and hands the projected keys/values to the step
+graph, whose cross layers then take them as they are (:func:`cross_kv_in_prefix`).
 """
 
 from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -59,13 +67,58 @@ class PrefixGraph(nn.Module):
             use_cache=True,
             fill_kv_cache=True,
         )
-        keys = torch.stack([cache[i]["key_states"] for i in sorted(cache)])
-        values = torch.stack([cache[i]["value_states"] for i in sorted(cache)])
-        return keys, values, pad
+        keys = [cache[i]["key_states"] for i in sorted(cache)]
+        values = [cache[i]["value_states"] for i in sorted(cache)]
+        for i in cross_layers(self.policy):  # what the expert's cross layers would project every step
+            attention = model.vlm_with_expert.lm_expert.layers[i].self_attn
+            keys[i] = _project(attention.k_proj, keys[i], attention.head_dim)
+            values[i] = _project(attention.v_proj, values[i], attention.head_dim)
+        return torch.stack(keys), torch.stack(values), pad
+
+
+def _project(linear: nn.Module, states: torch.Tensor, head_dim: int) -> torch.Tensor:
+    """``linear`` over the heads of (B, L, heads, head_dim) states, as LeRobot's cross layer does."""
+    return linear(states.reshape(*states.shape[:2], -1)).view(*states.shape[:2], -1, head_dim)
+
+
+def cross_layers(policy: Any) -> list[int]:
+    """The expert layers that cross-attend to their VLM layer's cache (one expert layer per VLM layer)."""
+    model = policy.model.vlm_with_expert
+    if "cross" not in model.attention_mode or model.num_expert_layers != model.num_vlm_layers:
+        return []
+    every = model.self_attn_every_n_layers
+    return [i for i in range(model.num_expert_layers) if not (every > 0 and i % every == 0)]
+
+
+class _AlreadyProjected(nn.Identity):
+    """Stands in for a cross layer's k_proj/v_proj; keeps the ``weight`` whose dtype LeRobot reads."""
+
+    def __init__(self, linear: nn.Module) -> None:
+        super().__init__()
+        self.register_buffer("weight", torch.empty(0, dtype=linear.weight.dtype), persistent=False)
+
+
+@contextmanager
+def cross_kv_in_prefix(policy: Any) -> Iterator[None]:
+    """While open, the cross layers' ``k_proj``/``v_proj`` are identities: the step graph is traced (and
+    counted) taking the keys and values :class:`PrefixGraph` already projected."""
+    attentions = [policy.model.vlm_with_expert.lm_expert.layers[i].self_attn for i in cross_layers(policy)]
+    saved = [(a.k_proj, a.v_proj) for a in attentions]
+    for attention in attentions:
+        attention.k_proj = _AlreadyProjected(attention.k_proj)
+        attention.v_proj = _AlreadyProjected(attention.v_proj)
+    try:
+        yield
+    finally:
+        for attention, (k_proj, v_proj) in zip(attentions, saved, strict=True):
+            attention.k_proj, attention.v_proj = k_proj, v_proj
 
 
 class StepGraph(nn.Module):
-    """noisy chunk x_t, time, the prefix's keys, values and pad mask → velocity (one Euler step's)."""
+    """noisy chunk x_t, time, the prefix's keys, values and pad mask → velocity (one Euler step's).
+
+    Run (traced, counted) inside :func:`cross_kv_in_prefix`: the cross layers' keys/values arrive projected.
+    """
 
     def __init__(self, adapter: PolicyView) -> None:
         super().__init__()
@@ -133,7 +186,8 @@ def export_smolvla_onnx(adapter: PolicyView, folder: Path) -> list[Path]:
             [*PREFIX_INPUTS, *images],
             ["keys", "values", "prefix_pad"],
         ),
-        _export(StepGraph(adapter), step_args, folder / "step.onnx", STEP_INPUTS, ["velocity"]),
     ]
+    with cross_kv_in_prefix(adapter.policy):
+        files.append(_export(StepGraph(adapter), step_args, folder / "step.onnx", STEP_INPUTS, ["velocity"]))
     (folder / META_FILE).write_text(json.dumps({**meta, "images": images}, indent=2) + "\n")
     return [*files, folder / META_FILE]

@@ -25,7 +25,7 @@ def flops(adapter: PolicyView) -> dict[str, float]:
     """GFLOPs of one chunk: ``vision`` (vision tower + connector, every camera), ``vlm`` (the rest of the
     prefix: the VLM layers over image, task and state tokens), ``expert`` (``num_steps`` denoising
     steps) and their ``total``."""
-    from edgecompress.models.smolvla_export import PrefixGraph, StepGraph, example_inputs
+    from edgecompress.models.smolvla_export import PrefixGraph, StepGraph, cross_kv_in_prefix, example_inputs
 
     policy = adapter.policy.eval()
     prefix_args, step_args = example_inputs(adapter)
@@ -34,6 +34,7 @@ def flops(adapter: PolicyView) -> dict[str, float]:
     embed = policy.model.vlm_with_expert.embed_image
     vision = sum(_count(embed, image) for image in images)
     prefix = _count(PrefixGraph(adapter), *prefix_args)
-    expert = _count(StepGraph(adapter), *step_args) * adapter.meta()["num_steps"]
+    with cross_kv_in_prefix(policy):  # as lowered: the cache's cross projections are in the prefix
+        expert = _count(StepGraph(adapter), *step_args) * adapter.meta()["num_steps"]
     split = {"vision": vision, "vlm": prefix - vision, "expert": expert, "total": prefix + expert}
     return {name: value / 1e9 for name, value in split.items()}

@@ -166,3 +166,52 @@ def test_bad_smolvla_input_is_one_error_line_and_exit_code_2(
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
     assert "pip install --no-deps lerobot==0.4.4" in cases[-1][0][1]
     assert not (tmp_path / "out").exists()
+
+
+def test_cross_layer_projections_of_the_cache_run_once_in_the_prefix_with_the_same_velocity(
+    tiny: Path,
+) -> None:
+    import torch
+
+    from edgecompress.models.smolvla import load_smolvla
+    from edgecompress.models.smolvla_export import StepGraph, cross_kv_in_prefix, cross_layers, example_inputs
+    from edgecompress.models.smolvla_flops import _count
+
+    adapter = load_smolvla(tiny)
+    model = adapter.policy.model
+    assert cross_layers(adapter.policy) == [1, 3]  # self-attention on even layers, cross on odd
+    prefix, (x_t, time, keys, values, pad) = example_inputs(adapter)
+    with torch.no_grad():  # LeRobot's own step on the raw cache: the PrefixGraph's raw keys for self layers
+        _, cache = model.vlm_with_expert.forward(**_prefix_call(adapter, prefix))
+        raw = {i: cache[i] for i in cache}
+        expected = model.denoise_step(pad, raw, x_t, time)
+        assert torch.equal(keys[0], raw[0]["key_states"]) and not torch.equal(keys[1], raw[1]["key_states"])
+        with cross_kv_in_prefix(adapter.policy):
+            hoisted = StepGraph(adapter)(x_t, time, keys, values, pad)
+            hoisted_flops = _count(StepGraph(adapter), x_t, time, keys, values, pad)
+    torch.testing.assert_close(hoisted, expected, atol=1e-5, rtol=1e-5)
+    assert hoisted_flops < _count(StepGraph(adapter), x_t, time, keys, values, pad)
+    assert isinstance(model.vlm_with_expert.lm_expert.layers[1].self_attn.k_proj, torch.nn.Linear)  # restored
+
+
+def _prefix_call(adapter: object, prefix: tuple) -> dict:
+    """The arguments PrefixGraph gives SmolVLMWithExpertModel.forward, for LeRobot's raw cache."""
+    import torch
+    from lerobot.policies.smolvla.modeling_smolvla import make_att_2d_masks
+
+    policy = adapter.policy  # type: ignore[attr-defined]
+    tokens, masks, state, *images = prefix
+    batch = dict(zip(adapter.cameras(), images, strict=True))  # type: ignore[attr-defined]
+    batch["observation.state"] = state
+    images_, image_masks = policy.prepare_images(batch)
+    embeddings, pad, att = policy.model.embed_prefix(
+        images_, image_masks, tokens, masks, state=policy.prepare_state(batch)
+    )
+    return {
+        "attention_mask": make_att_2d_masks(pad, att),
+        "position_ids": torch.cumsum(pad, dim=1) - 1,
+        "past_key_values": None,
+        "inputs_embeds": [embeddings, None],
+        "use_cache": True,
+        "fill_kv_cache": True,
+    }
