@@ -16,7 +16,9 @@ Rows:
   ``--reuse`` times and scores the builds of an earlier run again (a quieter machine), build times
   kept from its ``--out``;
   with ``--guarded``, accuracy-controlled INT8 rows; with ``--fp32``, OpenVINO FP32 rows of the
-  compressed checkpoints (the pruning's own accuracy, without quantization).
+  compressed checkpoints (the pruning's own accuracy, without quantization); with ``--ir``, an
+  OpenVINO IR built elsewhere (the quantization-aware-trained model of ``bench/pcb_qat.py``),
+  compiled with OpenVINO's defaults and the target's threads, params and FLOPs from its checkpoint.
 
 Every row records the precision OpenVINO says it ran (read back from the compiled model) and the
 CPU's ISA flags. Accuracy: the shared letterbox + NMS (conf 0.001, IoU 0.7) and Ultralytics' own
@@ -118,10 +120,25 @@ def build(args: argparse.Namespace, data: Path, work: Path) -> tuple[dict, dict,
         if not (args.reuse and (folder / "report.json").exists()):
             folder, seconds = compile_row(checkpoint, data, folder, extra, precision)
         runtimes[name], build_s[name], source[name] = load(folder).runtime, seconds, checkpoint
+    for label, xml, checkpoint in (item.split("=", 2) for item in args.ir):
+        name = f"edgecompress int8, {label}"
+        runtimes[name], build_s[name], source[name] = prebuilt_ir(Path(xml)), None, Path(checkpoint)
     for name, seconds in build_s.items():
         if seconds is None:
             build_s[name] = earlier.get(name)
     return runtimes, build_s, source
+
+
+def prebuilt_ir(xml: Path) -> Any:
+    """An IR built outside the compiler, compiled with the settings of the compiler's INT8 rows."""
+    import openvino as ov
+
+    from edgecompress.backends.openvino import load_config
+    from edgecompress.backends.openvino_runtime import OpenVINORuntime
+    from edgecompress.config import load_target
+
+    config = load_config(load_target("x86-cpu"), "int8")
+    return OpenVINORuntime(ov.Core().compile_model(str(xml), "CPU", config), "int8", "CPU")
 
 
 def previous_build_seconds(result_json: Path) -> dict[str, float]:
@@ -284,6 +301,13 @@ def main() -> None:
         "--reuse",
         action="store_true",
         help="time and score again the builds already in --work (same arguments as the run that made them)",
+    )
+    parser.add_argument(
+        "--ir",
+        action="append",
+        default=[],
+        metavar="LABEL=XML=CHECKPOINT",
+        help="also a row for an OpenVINO IR built elsewhere (e.g. bench/pcb_qat.py's), FLOPs from CHECKPOINT",
     )
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--iterations", type=int, default=300)

@@ -1,0 +1,109 @@
+"""Post-training INT8 settings on one compiled DeepPCB model: which of NNCF's options keeps the most mAP.
+
+Issue #12: INT8 costs the pruned g75 models 3–4 points of mAP50-95 (0.5 for the unpruned model). The
+compiler's lowering quantizes the FP32 ONNX of an artifact with NNCF (mixed preset, 300 seeded train
+images, box decoding kept float). This quantizes the same ONNX with the same calibration and
+ignored scope under each variant and scores every IR on all val images (the ladder's letterbox + NMS
+and Ultralytics' AP code):
+
+    python bench/pcb_int8_variants.py --artifact bench/runs/pcb-prune-g75-ft50-restart16 \
+        --data runs/pcb-data/data.yaml --out bench/results/pcb-int8-variants-r16.json
+
+Variants: ``default`` (the compiler's), ``bias`` (NNCF's full BiasCorrection instead of
+FastBiasCorrection), ``performance`` (symmetric activations), ``head-float`` (``default`` plus the
+detect head's convolutions kept float).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+
+def head_conv_names(ov_model: Any) -> list[str]:
+    """Friendly names of the detect head's convolutions (Ultralytics' last module, ``model.N``)."""
+    convs = [op.get_friendly_name() for op in ov_model.get_ops() if op.get_type_name() == "Convolution"]
+    last = max(int(name.split("/model.")[1].split("/")[0]) for name in convs if "/model." in name)
+    return [name for name in convs if f"/model.{last}/" in name]
+
+
+def variant(name: str, ov_model: Any, calibration: list, ignored: list[str]) -> Any:
+    """``ov_model`` quantized under variant ``name``."""
+    import nncf
+
+    nncf.set_log_level(logging.WARNING)
+    kwargs: dict[str, Any] = {"preset": nncf.QuantizationPreset.MIXED}
+    if name == "bias":
+        kwargs["fast_bias_correction"] = False
+    if name == "performance":
+        kwargs["preset"] = nncf.QuantizationPreset.PERFORMANCE
+    if name == "head-float":
+        ignored = ignored + head_conv_names(ov_model)
+    return nncf.quantize(
+        ov_model,
+        nncf.Dataset(calibration),
+        subset_size=len(calibration),
+        ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
+        **kwargs,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--artifact", required=True, help="a compile's output folder (its model.onnx is FP32)"
+    )
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--imgsz", type=int, default=320)
+    parser.add_argument("--variants", default="default,bias,head-float")
+    parser.add_argument("--work", default="runs/pcb-int8-variants")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+
+    import openvino as ov
+
+    from edgecompress.backends.openvino import decode_scope_names, load_config
+    from edgecompress.backends.openvino_runtime import OpenVINORuntime
+    from edgecompress.calibration_set import build_calibration_set
+    from edgecompress.config import load_calibration_spec, load_target
+    from edgecompress.data import load_split
+    from edgecompress.measure.accuracy import evaluate
+
+    onnx = Path(args.artifact) / "model.onnx"
+    calibration = build_calibration_set(args.data, load_calibration_spec("default"), args.imgsz).inputs
+    split = load_split(args.data, "val")
+    rows = []
+    for name in args.variants.split(","):
+        ov_model = ov.convert_model(str(onnx))
+        start = time.perf_counter()
+        quantized = variant(name, ov_model, calibration, decode_scope_names(ov_model))
+        seconds = time.perf_counter() - start
+        xml = Path(args.work) / name / "model.xml"
+        xml.parent.mkdir(parents=True, exist_ok=True)
+        ov.save_model(quantized, str(xml), compress_to_fp16=False)
+        config = load_config(load_target("x86-cpu"), "int8")
+        runtime = OpenVINORuntime(ov.Core().compile_model(str(xml), "CPU", config), "int8", "CPU")
+        acc = evaluate(runtime, split, args.imgsz, label=name)
+        rows.append(
+            {
+                "variant": name,
+                "quantize_s": round(seconds, 1),
+                "fake_quantize_ops": sum(op.get_type_name() == "FakeQuantize" for op in quantized.get_ops()),
+                "map50": round(acc.map50, 4),
+                "map50_95": round(acc.map50_95, 4),
+                "val_images": acc.images,
+                "executed_precision": runtime.executed_precision,
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+        Path(args.out).write_text(json.dumps({"artifact": args.artifact, "rows": rows}, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
