@@ -10,7 +10,7 @@ import numpy as np
 
 from edgecompress.backends.base import AccuracyGuard, Backend, Graph, Lowered, Runtime
 from edgecompress.backends.head_scope import head_decode_names
-from edgecompress.backends.openvino_ptq import quantize
+from edgecompress.backends.openvino_ptq import FAST_BIAS_CORRECTION, quantize
 from edgecompress.backends.openvino_runtime import OpenVINORuntime
 from edgecompress.config.target import TargetProfile
 
@@ -97,6 +97,7 @@ class OpenVINOBackend(Backend):
         ignored = decode_scope_names(ov_model)
         details: dict = {
             "quantizer": f"nncf {nncf.__version__}",
+            "bias_correction": "fast" if FAST_BIAS_CORRECTION else "full",
             "float_decode_ops": len(ignored),
             "calibration_images": len(calibration),
         }

@@ -75,6 +75,7 @@ def guarded_quantize(
     import openvino as ov
     from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters
 
+    from edgecompress.backends.openvino_ptq import FAST_BIAS_CORRECTION
     from edgecompress.backends.openvino_runtime import OpenVINORuntime
 
     def validate(compiled: Any, items: Any) -> tuple[float, list[float]]:
@@ -98,6 +99,7 @@ def guarded_quantize(
             drop_type=nncf.DropType.ABSOLUTE,
             preset=nncf.QuantizationPreset.MIXED,
             subset_size=len(calibration),
+            fast_bias_correction=FAST_BIAS_CORRECTION,
             ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
             advanced_accuracy_restorer_parameters=restorer,
         )
