@@ -9,9 +9,10 @@ and Ultralytics' AP code):
     python bench/pcb_int8_variants.py --artifact bench/runs/pcb-prune-g75-ft50-restart16 \
         --data runs/pcb-data/data.yaml --out bench/results/pcb-int8-variants-r16.json
 
-Variants: ``default`` (the compiler's), ``bias`` (NNCF's full BiasCorrection instead of
-FastBiasCorrection), ``performance`` (symmetric activations), ``head-float`` (``default`` plus the
-detect head's convolutions kept float).
+Variants, joined with ``+`` to combine them: ``default`` (NNCF's defaults, mixed preset: the
+compiler's before session 12), ``bias`` (NNCF's full BiasCorrection instead of FastBiasCorrection:
+the compiler's since), ``performance`` (symmetric activations), ``head-float`` (the detect head's
+convolutions kept float).
 """
 
 from __future__ import annotations
@@ -36,12 +37,14 @@ def variant(name: str, ov_model: Any, calibration: list, ignored: list[str]) -> 
     import nncf
 
     nncf.set_log_level(logging.WARNING)
-    kwargs: dict[str, Any] = {"preset": nncf.QuantizationPreset.MIXED}
-    if name == "bias":
-        kwargs["fast_bias_correction"] = False
-    if name == "performance":
+    parts = set(name.split("+"))
+    kwargs: dict[str, Any] = {
+        "preset": nncf.QuantizationPreset.MIXED,
+        "fast_bias_correction": "bias" not in parts,
+    }
+    if "performance" in parts:
         kwargs["preset"] = nncf.QuantizationPreset.PERFORMANCE
-    if name == "head-float":
+    if "head-float" in parts:
         ignored = ignored + head_conv_names(ov_model)
     return nncf.quantize(
         ov_model,
