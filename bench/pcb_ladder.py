@@ -121,24 +121,27 @@ def build(args: argparse.Namespace, data: Path, work: Path) -> tuple[dict, dict,
             folder, seconds = compile_row(checkpoint, data, folder, extra, precision)
         runtimes[name], build_s[name], source[name] = load(folder).runtime, seconds, checkpoint
     for label, xml, checkpoint in (item.split("=", 2) for item in args.ir):
-        name = f"edgecompress int8, {label}"
-        runtimes[name], build_s[name], source[name] = prebuilt_ir(Path(xml)), None, Path(checkpoint)
+        precision = "fp32" if label.startswith("fp32") else "int8"
+        named = label.startswith(("fp32", "int8"))
+        name = f"edgecompress {label}" if named else f"edgecompress int8, {label}"
+        runtimes[name], build_s[name] = prebuilt_ir(Path(xml), precision), None
+        source[name] = Path(checkpoint)
     for name, seconds in build_s.items():
         if seconds is None:
             build_s[name] = earlier.get(name)
     return runtimes, build_s, source
 
 
-def prebuilt_ir(xml: Path) -> Any:
-    """An IR built outside the compiler, compiled with the settings of the compiler's INT8 rows."""
+def prebuilt_ir(xml: Path, precision: str) -> Any:
+    """An IR built outside the ladder, compiled with the settings of the compiler's rows of ``precision``."""
     import openvino as ov
 
     from edgecompress.backends.openvino import load_config
     from edgecompress.backends.openvino_runtime import OpenVINORuntime
     from edgecompress.config import load_target
 
-    config = load_config(load_target("x86-cpu"), "int8")
-    return OpenVINORuntime(ov.Core().compile_model(str(xml), "CPU", config), "int8", "CPU")
+    config = load_config(load_target("x86-cpu"), precision)
+    return OpenVINORuntime(ov.Core().compile_model(str(xml), "CPU", config), precision, "CPU")
 
 
 def previous_build_seconds(result_json: Path) -> dict[str, float]:
@@ -272,8 +275,8 @@ def markdown(result: dict) -> str:
     ]
     for c in result["targets"]:
         lines.append(
-            f"| {c['model']} | {100 * c['flops_removed']:.1f} % | −{c['map50_loss_pts']:.2f} | "
-            f"−{c['map50_95_loss_pts']:.2f} | {c['x_ul_default_fps']:.2f} | {c['x_ul_int8_fps']:.2f} | "
+            f"| {c['model']} | {100 * c['flops_removed']:.1f} % | {-c['map50_loss_pts']:+.2f} | "
+            f"{-c['map50_95_loss_pts']:+.2f} | {c['x_ul_default_fps']:.2f} | {c['x_ul_int8_fps']:.2f} | "
             f"{c['vs_ul_int8_map50_95_pts']:+.2f} | "
             f"{'yes' if c['target_flops_75_at_2pts_map50'] else 'no'} | "
             f"{'yes' if c['target_4x_ul_default_at_1pt'] else 'no'} | "
@@ -307,7 +310,8 @@ def main() -> None:
         action="append",
         default=[],
         metavar="LABEL=XML=CHECKPOINT",
-        help="also a row for an OpenVINO IR built elsewhere (e.g. bench/pcb_qat.py's), FLOPs from CHECKPOINT",
+        help="also a row for an OpenVINO IR built elsewhere (another compile, bench/pcb_qat.py), FLOPs from "
+        "CHECKPOINT; a LABEL starting with 'fp32' runs it as the FP32 rows run",
     )
     parser.add_argument("--imgsz", type=int, default=320)
     parser.add_argument("--iterations", type=int, default=300)
