@@ -110,11 +110,17 @@ class SmolVLAAdapter(ModelAdapter):
         return int(sum(p.numel() for p in self.policy.parameters()))
 
     def fingerprint(self) -> str:
-        """sha256 of the weights and the config (the folder is the checkpoint)."""
+        """sha256 of every file the folder rebuilds the policy from: weights, config, and where present
+        the backbone config and ``compression.json`` (narrowed MLPs), so a resume sees any of them change."""
+        import hashlib
+
         from edgecompress.artifact import sha256_file
+        from edgecompress.models.smolvla_edit import COMPRESSION_FILE
 
         weights, config = (sha256_file(self.checkpoint / name) for name in (WEIGHTS_FILE, CONFIG_FILE))
-        return weights[:32] + config[:32]
+        extras = [self.checkpoint / LOCAL_VLM / CONFIG_FILE, self.checkpoint / COMPRESSION_FILE]
+        rest = hashlib.sha256("".join(sha256_file(p) for p in extras if p.exists()).encode()).hexdigest()
+        return weights[:32] + config[:16] + rest[:16]
 
     # what the compression passes call (the model knowledge is in smolvla_edit)
 

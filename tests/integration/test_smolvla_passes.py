@@ -118,6 +118,10 @@ def test_mlp_prune_narrows_vlm_and_expert_mlps_and_the_widths_survive_reload(
     assert record["mlp_widths"] == {"vlm": [64] * 6, "expert": [128] * 6}
     assert saved.intermediate_sizes() == details["intermediate_sizes"]
     assert np.array_equal(tiny.act(saved), actions)
+    # a resume must see the widths change: the folder's fingerprint covers compression.json
+    before = saved.fingerprint()
+    (saved.checkpoint / "compression.json").write_text(json.dumps({**record, "edited": True}))
+    assert saved.fingerprint() != before
 
 
 def test_vision_layer_prune_and_a_lower_resolution_shrink_the_vision_tower_and_reload(
