@@ -70,11 +70,11 @@ def main() -> None:
     args = parser.parse_args()
 
     import openvino as ov
+    from pcb_ladder import prebuilt_ir
 
-    from edgecompress.backends.openvino import decode_scope_names, load_config
-    from edgecompress.backends.openvino_runtime import OpenVINORuntime
+    from edgecompress.backends.openvino import decode_scope_names
     from edgecompress.calibration_set import build_calibration_set
-    from edgecompress.config import load_calibration_spec, load_target
+    from edgecompress.config import load_calibration_spec
     from edgecompress.data import load_split
     from edgecompress.measure.accuracy import evaluate
 
@@ -90,8 +90,7 @@ def main() -> None:
         xml = Path(args.work) / name / "model.xml"
         xml.parent.mkdir(parents=True, exist_ok=True)
         ov.save_model(quantized, str(xml), compress_to_fp16=False)
-        config = load_config(load_target("x86-cpu"), "int8")
-        runtime = OpenVINORuntime(ov.Core().compile_model(str(xml), "CPU", config), "int8", "CPU")
+        runtime = prebuilt_ir(xml, "int8")
         acc = evaluate(runtime, split, args.imgsz, label=name)
         rows.append(
             {

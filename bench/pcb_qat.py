@@ -69,16 +69,16 @@ def lowered(qmodel: torch.nn.Module, detect: torch.nn.Module, imgsz: int, xml: P
     return xml
 
 
-def score(xml: Path, data: Path, imgsz: int, threads: int) -> dict[str, Any]:
-    """mAP of the IR on every val image (the ladder's scoring), and the precision OpenVINO ran."""
+def score(xml: Path, data: Path, imgsz: int) -> dict[str, Any]:
+    """mAP of the IR on every val image (the ladder's scoring and runtime settings), and the precision
+    OpenVINO ran."""
     import openvino as ov
+    from pcb_ladder import prebuilt_ir
 
-    from edgecompress.backends.openvino_runtime import OpenVINORuntime
     from edgecompress.data import load_split
     from edgecompress.measure.accuracy import evaluate
 
-    config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
-    runtime = OpenVINORuntime(ov.Core().compile_model(str(xml), "CPU", config), "int8", "CPU")
+    runtime = prebuilt_ir(xml, "int8")
     acc = evaluate(runtime, load_split(data, "val"), imgsz, label=xml.stem)
     int8_ops = sum(
         1 for op in ov.Core().read_model(str(xml)).get_ops() if op.get_type_name() == "FakeQuantize"
@@ -174,7 +174,6 @@ def main() -> None:
                 lowered(qmodel, detect, args.imgsz, work / "epoch0" / "model.xml"),
                 data,
                 args.imgsz,
-                args.threads,
             ),
         }
     ]
@@ -201,7 +200,7 @@ def main() -> None:
                 "what": f"QAT, Adam lr {args.lr}, batch {args.batch}, no mosaic",
                 "seconds": round(seconds, 1),
                 "train_loss_box_cls_dfl": [round(float(x), 4) for x in np.mean(losses, axis=0)],
-                **score(xml, data, args.imgsz, args.threads),
+                **score(xml, data, args.imgsz),
             }
         )
         print(json.dumps(rows[-1]), flush=True)
