@@ -12,12 +12,15 @@ and Ultralytics' AP code):
 Variants, joined with ``+`` to combine them: ``default`` (NNCF's defaults, mixed preset: the
 compiler's before session 12), ``bias`` (NNCF's full BiasCorrection instead of FastBiasCorrection:
 the compiler's since), ``performance`` (symmetric activations), ``head-float`` (the detect head's
-convolutions kept float).
+convolutions kept float), ``histogram`` / ``quantile`` / ``minmax`` (NNCF's activation range
+estimators instead of its ``MEAN_MINMAX`` default), ``calibN`` (N seeded train images instead of the
+compiler's calibration spec), ``sq`` (NNCF's SmoothQuant on convolutions, alpha 0.5).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import time
@@ -32,9 +35,32 @@ def head_conv_names(ov_model: Any) -> list[str]:
     return [name for name in convs if f"/model.{last}/" in name]
 
 
+def activation_ranges(parts: set[str]) -> Any:
+    """NNCF's activation range estimator named in ``parts`` (None: NNCF's ``MEAN_MINMAX`` default)."""
+    from nncf.quantization.range_estimator import RangeEstimatorParametersSet
+
+    named = {
+        "histogram": RangeEstimatorParametersSet.HISTOGRAM,
+        "quantile": RangeEstimatorParametersSet.MEAN_QUANTILE,
+        "minmax": RangeEstimatorParametersSet.MINMAX,
+    }
+    chosen = [named[part] for part in parts if part in named]
+    return chosen[0] if chosen else None
+
+
+def calibration_size(parts: set[str]) -> int | None:
+    """N of a ``calibN`` part (None: the compiler's calibration spec)."""
+    sizes = [int(part[len("calib") :]) for part in parts if part.startswith("calib")]
+    return sizes[0] if sizes else None
+
+
 def variant(name: str, ov_model: Any, calibration: list, ignored: list[str]) -> Any:
     """``ov_model`` quantized under variant ``name``."""
     import nncf
+    from nncf.quantization.advanced_parameters import (
+        AdvancedQuantizationParameters,
+        AdvancedSmoothQuantParameters,
+    )
 
     nncf.set_log_level(logging.WARNING)
     parts = set(name.split("+"))
@@ -46,6 +72,13 @@ def variant(name: str, ov_model: Any, calibration: list, ignored: list[str]) -> 
         kwargs["preset"] = nncf.QuantizationPreset.PERFORMANCE
     if "head-float" in parts:
         ignored = ignored + head_conv_names(ov_model)
+    advanced = AdvancedQuantizationParameters()
+    if activation_ranges(parts) is not None:
+        advanced.activations_range_estimator_params = activation_ranges(parts)
+    if "sq" in parts:
+        advanced.smooth_quant_alphas = AdvancedSmoothQuantParameters(convolution=0.5, matmul=-1)
+        kwargs["model_type"] = nncf.ModelType.TRANSFORMER  # NNCF runs SmoothQuant only for it
+    kwargs["advanced_parameters"] = advanced
     return nncf.quantize(
         ov_model,
         nncf.Dataset(calibration),
@@ -67,22 +100,41 @@ def main() -> None:
     parser.add_argument("--variants", default="default,bias,head-float")
     parser.add_argument("--work", default="runs/pcb-int8-variants")
     parser.add_argument("--out", required=True)
+    parser.add_argument(
+        "--score-train",
+        type=int,
+        default=0,
+        help="also score each IR on this many seeded train images (seed 1; the calibration's is 0): "
+        "would a choice made on labelled train images pick what the val split prefers?",
+    )
     args = parser.parse_args()
 
     import openvino as ov
     from pcb_ladder import prebuilt_ir
 
     from edgecompress.backends.openvino import decode_scope_names
-    from edgecompress.calibration_set import build_calibration_set
-    from edgecompress.config import load_calibration_spec
+    from edgecompress.calibration_set import build_calibration_set, select_images
+    from edgecompress.config import CalibrationSpec, load_calibration_spec
     from edgecompress.data import load_split
     from edgecompress.measure.accuracy import evaluate
 
     onnx = Path(args.artifact) / "model.onnx"
-    calibration = build_calibration_set(args.data, load_calibration_spec("default"), args.imgsz).inputs
+    default_calibration = build_calibration_set(
+        args.data, load_calibration_spec("default"), args.imgsz
+    ).inputs
     split = load_split(args.data, "val")
+    train = None
+    if args.score_train:
+        train_split = load_split(args.data, "train")
+        spec = CalibrationSpec(name="train-score", split="train", count=args.score_train, seed=1)
+        train = dataclasses.replace(train_split, images=select_images(train_split.images, spec))
     rows = []
     for name in args.variants.split(","):
+        size = calibration_size(set(name.split("+")))
+        calibration = default_calibration
+        if size is not None:
+            spec = load_calibration_spec("default").model_copy(update={"count": size})
+            calibration = build_calibration_set(args.data, spec, args.imgsz).inputs
         ov_model = ov.convert_model(str(onnx))
         start = time.perf_counter()
         quantized = variant(name, ov_model, calibration, decode_scope_names(ov_model))
@@ -103,6 +155,10 @@ def main() -> None:
                 "executed_precision": runtime.executed_precision,
             }
         )
+        if train is not None:
+            train_acc = evaluate(runtime, train, args.imgsz, label=f"{name} train")
+            rows[-1]["train_images"] = train_acc.images
+            rows[-1]["train_map50_95"] = round(train_acc.map50_95, 4)
         print(json.dumps(rows[-1]), flush=True)
         Path(args.out).write_text(json.dumps({"artifact": args.artifact, "rows": rows}, indent=2) + "\n")
 
