@@ -119,7 +119,7 @@ class SmolVLACompile(CompileFamily):
         if final is plan.adapter:
             shutil.copytree(final.checkpoint, art / MODEL_FOLDER)
         else:
-            save_smolvla(final.policy, art / MODEL_FOLDER, final.kept)
+            save_smolvla(final.policy, art / MODEL_FOLDER, final.kept, final.loop)
         meta = result.lowered.model_file.relative_to(art).as_posix()
         target = plan.target.backend
         Manifest("smolvla", target, plan.precision, meta, final.input_size, final.cameras()).write(art)

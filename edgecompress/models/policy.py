@@ -125,6 +125,34 @@ class PolicyAdapter(ModelAdapter):
         """Recompute the action head's blocks every ``interval`` denoising steps."""
         self._reconfigure(cache_interval=interval)
 
+    def language_layer_count(self) -> int:
+        """Decoder layers of the language module (``token_prune`` cuts after one of them)."""
+        return self.config.language_layers
+
+    def visual_tokens_per_camera(self) -> int:
+        """Visual tokens of the (one) camera image."""
+        return self.config.visual_tokens
+
+    def set_token_budget(self, after_layer: int, keep: int, keep_top: int) -> None:
+        """Keep ``keep`` visual tokens after decoder layer ``after_layer`` (1-based)."""
+        layers = self.config.language_layers
+        if after_layer >= layers:
+            raise ValueError(f"after_layer {after_layer} leaves no layer to prune for ({layers} layers)")
+        self.set_token_pruning(TokenPruning(after_layer=after_layer, keep=keep, keep_top=keep_top))
+
+    def denoising_steps(self) -> int:
+        """Flow-matching steps per action chunk."""
+        return self.config.denoise_steps
+
+    def set_feature_cache(self, interval: int, layers: list[int] | None, branches: str) -> None:
+        """Recompute the head's blocks every ``interval`` steps; the reference head reuses every block's
+        three branches (``layers``/``branches`` other than all/"both" are refused)."""
+        if layers is not None or branches != "both":
+            raise ValueError(
+                "the reference VLA's head caches every block's branches (layers: all, branches: both)"
+            )
+        self.set_cache_interval(interval)
+
     def set_intermediate_sizes(self, sizes: list[int]) -> None:
         """Record the decoder MLP widths after width pruning."""
         self._reconfigure(intermediate_sizes=sizes)

@@ -16,7 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ import numpy as np
 from edgecompress.errors import InputError
 from edgecompress.models.base import ModelAdapter
 from edgecompress.models.smolvla_observation import Observation
+from edgecompress.models.smolvla_settings import LoopSettings
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -64,6 +65,7 @@ class SmolVLAAdapter(ModelAdapter):
     checkpoint: Path  # the policy folder
     policy: Any
     kept: dict[str, list[int]] = field(default_factory=dict)  # original index of each layer, per stack
+    loop: LoopSettings = field(default_factory=LoopSettings)  # token pruning and feature caching
     _flops: dict[str, float] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -83,12 +85,14 @@ class SmolVLAAdapter(ModelAdapter):
 
     def editable(self) -> SmolVLAAdapter:
         """A copy the passes edit in place."""
-        return SmolVLAAdapter(self.checkpoint, copy.deepcopy(self.policy), copy.deepcopy(self.kept))
+        return SmolVLAAdapter(
+            self.checkpoint, copy.deepcopy(self.policy), copy.deepcopy(self.kept), self.loop
+        )
 
     def with_model(self, model: Any, path: Path) -> SmolVLAAdapter:
         """Save ``model`` (an adapter a pass edited, or a policy) as a folder at ``path`` and load it back."""
         if isinstance(model, SmolVLAAdapter):
-            save_smolvla(model.policy, path, model.kept)
+            save_smolvla(model.policy, path, model.kept, model.loop)
         else:
             save_smolvla(model, path)
         return load_smolvla(path)
@@ -149,6 +153,7 @@ class SmolVLAAdapter(ModelAdapter):
 
         self._check_stack(stack)
         if stack == "language":
+            self._check_loop_unchanged("layer_prune")
             keep = remove_language_units(self.policy, indices)
         else:
             keep = remove_vision_layers(self.policy, indices)
@@ -177,8 +182,63 @@ class SmolVLAAdapter(ModelAdapter):
         from edgecompress.models.smolvla_edit import check_input_size
 
         check_input_size(self.policy, size)
+        if self.loop.token_pruning is not None:
+            self._check_loop_unchanged("resolution")
         self.policy.config.resize_imgs_with_padding = (size, size)
         self._flops = None
+
+    def language_layer_count(self) -> int:
+        """VLM layers the prefix runs (``token_prune`` cuts after one of them)."""
+        return int(self.policy.model.vlm_with_expert.num_vlm_layers)
+
+    def visual_tokens_per_camera(self) -> int:
+        """Visual tokens each camera image becomes at the current resolution."""
+        from edgecompress.models.smolvla_loop import visual_tokens_per_camera
+
+        return visual_tokens_per_camera(self.policy)
+
+    def set_token_budget(self, after_layer: int, keep: int, keep_top: int) -> None:
+        """Keep ``keep`` visual tokens per camera after VLM layer ``after_layer`` (1-based)."""
+        from edgecompress.models.smolvla_settings import TokenPruning
+
+        if not 1 <= after_layer < self.language_layer_count():
+            raise ValueError(
+                f"after_layer {after_layer} leaves no VLM layer to prune for ({self.language_layer_count()})"
+            )
+        if not 1 <= keep <= self.visual_tokens_per_camera():
+            raise ValueError(f"keep {keep} is not in 1..{self.visual_tokens_per_camera()} tokens per camera")
+        self.loop = replace(self.loop, token_pruning=TokenPruning(after_layer, keep, min(keep_top, keep)))
+        self._flops = None
+
+    def denoising_steps(self) -> int:
+        """Flow-matching steps per action chunk."""
+        return int(self.policy.config.num_steps)
+
+    def expert_layer_count(self) -> int:
+        """Layers of the action expert (``feature_cache`` reuses branch outputs of some of them)."""
+        return len(self.policy.model.vlm_with_expert.lm_expert.layers)
+
+    def set_feature_cache(self, interval: int, layers: list[int] | None, branches: str) -> None:
+        """Run the expert in full every ``interval`` steps; in between ``layers`` (all if None) reuse their
+        ``branches`` ("attention", "mlp" or "both") from the last full step."""
+        from edgecompress.models.smolvla_settings import BRANCHES, FeatureCache
+
+        count = self.expert_layer_count()
+        chosen = tuple(range(count)) if layers is None else tuple(sorted(set(layers)))
+        if any(not 0 <= index < count for index in chosen) or not chosen:
+            raise ValueError(f"feature_cache layers {layers} are not positions of the {count} expert layers")
+        if branches not in BRANCHES:
+            raise ValueError(f"branches must be one of {', '.join(BRANCHES)}, not {branches!r}")
+        cache = FeatureCache(interval, chosen, branches) if interval > 1 else None
+        self.loop = replace(self.loop, feature_cache=cache)
+        self._flops = None
+
+    def _check_loop_unchanged(self, name: str) -> None:
+        if self.loop.changed:
+            raise ValueError(
+                f"{name} must run before token_prune and feature_cache (their settings name layer "
+                "positions and token counts that it would change)"
+            )
 
     def _check_stack(self, stack: str) -> None:
         from edgecompress.models.smolvla_edit import STACKS
@@ -230,24 +290,33 @@ class SmolVLAAdapter(ModelAdapter):
         """The eager PyTorch predict function (float32, no gradients)."""
         import torch
 
-        policy = self.policy.eval()
+        from edgecompress.models.smolvla_loop import sample_actions
+
+        policy, loop = self.policy.eval(), self.loop
 
         def predict(observation: Observation, noise: np.ndarray) -> np.ndarray:
             with torch.no_grad():
                 policy.reset()
-                actions = policy.predict_action_chunk(self.batch(observation), noise=torch.from_numpy(noise))
+                if loop.changed:  # the loop a pass changed; LeRobot's own otherwise
+                    actions = sample_actions(policy, self.batch(observation), torch.from_numpy(noise), loop)
+                else:
+                    actions = policy.predict_action_chunk(
+                        self.batch(observation), noise=torch.from_numpy(noise)
+                    )
             return actions.numpy()
 
         return predict
 
 
-def save_smolvla(policy: Any, folder: Path, kept: dict[str, list[int]] | None = None) -> Path:
+def save_smolvla(
+    policy: Any, folder: Path, kept: dict[str, list[int]] | None = None, loop: LoopSettings | None = None
+) -> Path:
     """Write ``policy`` with LeRobot's ``save_pretrained`` (config.json and model.safetensors).
 
     A backbone that is not a known Hub id (or was changed by a pass) gets its config written to
     ``folder/vlm`` (and ``vlm_model_name`` points there), so the folder loads on its own; what no
     config can say (per-layer MLP widths, the original indices of kept layers) goes to
-    ``compression.json``.
+    ``compression.json``, with the loop's token pruning and feature caching.
     """
     from edgecompress.models.smolvla_edit import default_kept, write_compression
     from edgecompress.models.smolvla_vlm import KNOWN_VLMS
@@ -257,7 +326,7 @@ def save_smolvla(policy: Any, folder: Path, kept: dict[str, list[int]] | None = 
         policy.model.vlm_with_expert.config.save_pretrained(folder / LOCAL_VLM)
         policy.config.vlm_model_name = LOCAL_VLM
     policy.save_pretrained(folder)
-    write_compression(policy, folder, kept or default_kept(policy))
+    write_compression(policy, folder, kept or default_kept(policy), loop or LoopSettings())
     return folder
 
 
@@ -281,7 +350,11 @@ def load_smolvla(path: str | Path) -> SmolVLAAdapter:
     except (ValueError, KeyError, TypeError) as exc:
         raise InputError(f"{folder}: {exc}", "save the policy again with edgecompress") from exc
     _load_weights(policy, folder / WEIGHTS_FILE)
-    return SmolVLAAdapter(folder, policy.eval(), compression.get("kept_layers", {}))
+    try:
+        loop = LoopSettings.from_json(compression)
+    except (KeyError, TypeError) as exc:
+        raise InputError(f"{folder}: {exc}", "save the policy again with edgecompress") from exc
+    return SmolVLAAdapter(folder, policy.eval(), compression.get("kept_layers", {}), loop)
 
 
 def _compression(folder: Path) -> dict[str, Any]:

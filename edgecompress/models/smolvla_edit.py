@@ -13,7 +13,8 @@ how the camera resolution is lowered: all of it is here, so the passes only call
 
 A saved folder rebuilds the smaller model from ``config.json`` (``num_vlm_layers``,
 ``resize_imgs_with_padding``), the backbone config in ``vlm/config.json`` (vision layers) and
-``compression.json`` (per-layer MLP widths, which no LeRobot config can express).
+``compression.json`` (per-layer MLP widths, which no LeRobot config can express, and the loop
+changes of ``token_prune`` / ``feature_cache``: :mod:`edgecompress.models.smolvla_loop`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import torch
 from torch import nn
 
 from edgecompress.models.smolvla_observation import Observation, chunk_noise
+from edgecompress.models.smolvla_settings import LoopSettings
 
 STACKS = ("language", "vision")
 COMPRESSION_FILE = "compression.json"  # per-layer MLP widths and the original indices of kept layers
@@ -233,14 +235,16 @@ def built_widths(policy: Any) -> dict[str, list[int]]:
     }
 
 
-def write_compression(policy: Any, folder: Path, kept: dict[str, list[int]]) -> None:
-    """``compression.json`` where the policy differs from what its configs build (MLP widths, kept layers)."""
+def write_compression(policy: Any, folder: Path, kept: dict[str, list[int]], loop: LoopSettings) -> None:
+    """``compression.json`` where the policy differs from what its configs build (MLP widths, kept layers)
+    and what the passes changed in its loop (token pruning, feature caching)."""
     widths, path = mlp_widths(policy), folder / COMPRESSION_FILE
     record: dict[str, Any] = {}
     if widths != built_widths(policy):
         record["mlp_widths"] = widths
     if kept != default_kept(policy):
         record["kept_layers"] = kept
+    record.update(loop.to_json())
     if record:
         path.write_text(json.dumps({"format": COMPRESSION_FORMAT, **record}, indent=2) + "\n")
     else:

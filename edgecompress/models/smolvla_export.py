@@ -14,6 +14,11 @@ One exact rewrite: LeRobot's cross-attention expert layers project the VLM layer
 values (``k_proj``/``v_proj``) at every denoising step, though the cache does not change between steps.
 The prefix graph applies those projections once and hands the projected keys/values to the step
 graph, whose cross layers then take them as they are (:func:`cross_kv_in_prefix`).
+
+Where ``token_prune`` or ``feature_cache`` changed the loop (:mod:`edgecompress.models.smolvla_loop`),
+the graphs run the package's loop: the prefix hands over two caches (the layers before and after the
+cut, of different lengths), and a second step graph (``step_cached``) runs the steps that reuse the
+last full step's branch outputs, so the saving is in the lowered graphs, not only in the FLOP count.
 """
 
 from __future__ import annotations
@@ -37,43 +42,52 @@ from edgecompress.models.smolvla_observation import (
 )
 
 PREFIX_INPUTS = ["lang_tokens", "lang_masks", "state"]
-STEP_INPUTS = ["x_t", "timestep", "keys", "values", "prefix_pad"]
 
 
 class PrefixGraph(nn.Module):
-    """task tokens, mask, state, one image per camera → stacked keys, values and the prefix pad mask."""
+    """task tokens, mask, state, one image per camera → stacked keys, values and the prefix pad mask.
+
+    With token pruning after layer K, ``keys``/``values`` hold layers 1..K (the whole prefix) and three
+    more outputs the layers after the cut: ``keys_pruned``, ``values_pruned`` (the kept tokens) and
+    ``kept_pad`` (:func:`prefix_outputs`).
+    """
 
     def __init__(self, adapter: PolicyView) -> None:
         super().__init__()
         self.policy, self.cameras = adapter.policy, adapter.cameras()
+        self.pruning = adapter.loop.token_pruning
 
     def forward(
         self, lang_tokens: torch.Tensor, lang_masks: torch.Tensor, state: torch.Tensor, *images: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        from lerobot.policies.smolvla.modeling_smolvla import make_att_2d_masks
+    ) -> tuple[torch.Tensor, ...]:
+        from edgecompress.models.smolvla_loop import prefix_cache
 
         batch: dict[str, torch.Tensor] = dict(zip(self.cameras, images, strict=True))
         batch["observation.state"] = state
         images_, image_masks = self.policy.prepare_images(batch)
-        model = self.policy.model
-        embeddings, pad, att = model.embed_prefix(
-            images_, image_masks, lang_tokens, lang_masks, state=self.policy.prepare_state(batch)
+        state_ = self.policy.prepare_state(batch)
+        prefix = prefix_cache(
+            self.policy, images_, image_masks, lang_tokens, lang_masks, state_, self.pruning
         )
-        _, cache = model.vlm_with_expert.forward(
-            attention_mask=make_att_2d_masks(pad, att),
-            position_ids=torch.cumsum(pad, dim=1) - 1,
-            past_key_values=None,
-            inputs_embeds=[embeddings, None],
-            use_cache=True,
-            fill_kv_cache=True,
-        )
+        cache = prefix.cache
         keys = [cache[i]["key_states"] for i in sorted(cache)]
         values = [cache[i]["value_states"] for i in sorted(cache)]
+        expert = self.policy.model.vlm_with_expert.lm_expert
         for i in cross_layers(self.policy):  # what the expert's cross layers would project every step
-            attention = model.vlm_with_expert.lm_expert.layers[i].self_attn
+            attention = expert.layers[i].self_attn
             keys[i] = _project(attention.k_proj, keys[i], attention.head_dim)
             values[i] = _project(attention.v_proj, values[i], attention.head_dim)
-        return torch.stack(keys), torch.stack(values), pad
+        cut = self.pruning.after_layer if self.pruning is not None else len(keys)
+        outputs = (torch.stack(keys[:cut]), torch.stack(values[:cut]), prefix.prefix_pad)
+        if self.pruning is not None:
+            outputs += (torch.stack(keys[cut:]), torch.stack(values[cut:]), prefix.pads[cut])
+        return outputs
+
+
+def prefix_outputs(adapter: PolicyView) -> list[str]:
+    """Names of the prefix graph's outputs (the step graphs take them all as inputs)."""
+    pruned = ["keys_pruned", "values_pruned", "kept_pad"] if adapter.loop.token_pruning else []
+    return ["keys", "values", "prefix_pad", *pruned]
 
 
 def _project(linear: nn.Module, states: torch.Tensor, head_dim: int) -> torch.Tensor:
@@ -115,14 +129,16 @@ def cross_kv_in_prefix(policy: Any) -> Iterator[None]:
 
 
 class StepGraph(nn.Module):
-    """noisy chunk x_t, time, the prefix's keys, values and pad mask → velocity (one Euler step's).
+    """noisy chunk x_t, time, the prefix graph's outputs → velocity (one Euler step's).
 
     Run (traced, counted) inside :func:`cross_kv_in_prefix`: the cross layers' keys/values arrive projected.
+    With feature caching, the full step also returns the branch outputs the cached steps reuse
+    (``features``), and the ``cached`` variant takes them as its last input.
     """
 
-    def __init__(self, adapter: PolicyView) -> None:
+    def __init__(self, adapter: PolicyView, cached: bool = False) -> None:
         super().__init__()
-        self.model = adapter.policy.model
+        self.policy, self.loop, self.cached = adapter.policy, adapter.loop, cached
 
     def forward(
         self,
@@ -131,9 +147,30 @@ class StepGraph(nn.Module):
         keys: torch.Tensor,
         values: torch.Tensor,
         prefix_pad: torch.Tensor,
-    ) -> torch.Tensor:
-        cache = {i: {"key_states": keys[i], "value_states": values[i]} for i in range(keys.shape[0])}
-        return self.model.denoise_step(prefix_pad, cache, x_t, timestep)
+        *rest: torch.Tensor,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        from edgecompress.models.smolvla_loop import PrefixCache, velocity
+
+        layers = [(k, v, prefix_pad) for k, v in zip(keys, values, strict=True)]
+        if self.loop.token_pruning is not None:
+            pruned_keys, pruned_values, kept_pad, *rest_ = rest
+            layers += [(k, v, kept_pad) for k, v in zip(pruned_keys, pruned_values, strict=True)]
+            rest = tuple(rest_)
+        cache = {i: {"key_states": k, "value_states": v} for i, (k, v, _) in enumerate(layers)}
+        if not self.loop.changed:
+            return self.policy.model.denoise_step(prefix_pad, cache, x_t, timestep)
+        prefix = PrefixCache(cache, [pad for _, _, pad in layers], prefix_pad)
+        reuse = rest[0] if self.cached else None
+        result, features = velocity(self.policy, x_t, timestep, prefix, self.loop.feature_cache, reuse)
+        return result if features is None else (result, features)
+
+
+def step_names(adapter: PolicyView, cached: bool) -> tuple[list[str], list[str]]:
+    """Input and output names of the full (``cached=False``) or cached step graph."""
+    inputs = ["x_t", "timestep", *prefix_outputs(adapter)]
+    if cached:
+        return [*inputs, "features"], ["velocity"]
+    return inputs, ["velocity", "features"] if adapter.loop.feature_cache else ["velocity"]
 
 
 def prefix_inputs(adapter: PolicyView, observation: Observation) -> tuple[torch.Tensor, ...]:
@@ -150,9 +187,14 @@ def example_inputs(adapter: PolicyView) -> tuple[tuple[torch.Tensor, ...], tuple
     meta = adapter.meta()
     prefix = prefix_inputs(adapter, random_observations(meta, 1)[0])
     with torch.no_grad():
-        keys, values, pad = PrefixGraph(adapter).eval()(*prefix)
-    step = (torch.from_numpy(chunk_noise(meta)), torch.ones(1), keys, values, pad)
-    return prefix, step
+        outputs = PrefixGraph(adapter).eval()(*prefix)
+    return prefix, (torch.from_numpy(chunk_noise(meta)), torch.ones(1), *outputs)
+
+
+def example_features(adapter: PolicyView, step: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """The branch outputs a full step hands to the cached steps, for the example ``step`` inputs."""
+    with torch.no_grad(), cross_kv_in_prefix(adapter.policy):
+        return StepGraph(adapter).eval()(*step)[1]
 
 
 def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str]) -> Path:
@@ -173,21 +215,25 @@ def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outpu
 
 
 def export_smolvla_onnx(adapter: PolicyView, folder: Path) -> list[Path]:
-    """Write ``prefix.onnx``, ``step.onnx`` and ``smolvla.json`` into ``folder``."""
+    """Write ``prefix.onnx``, ``step.onnx`` (and ``step_cached.onnx`` with feature caching) and
+    ``smolvla.json`` into ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     meta = adapter.meta()
     prefix_args, step_args = example_inputs(adapter)
     images = [f"image{i}" for i in range(len(meta["cameras"]))]
+    outputs = prefix_outputs(adapter)
     files = [
-        _export(
-            PrefixGraph(adapter),
-            prefix_args,
-            folder / "prefix.onnx",
-            [*PREFIX_INPUTS, *images],
-            ["keys", "values", "prefix_pad"],
-        ),
+        _export(PrefixGraph(adapter), prefix_args, folder / "prefix.onnx", [*PREFIX_INPUTS, *images], outputs)
     ]
     with cross_kv_in_prefix(adapter.policy):
-        files.append(_export(StepGraph(adapter), step_args, folder / "step.onnx", STEP_INPUTS, ["velocity"]))
-    (folder / META_FILE).write_text(json.dumps({**meta, "images": images}, indent=2) + "\n")
+        files.append(
+            _export(StepGraph(adapter), step_args, folder / "step.onnx", *step_names(adapter, False))
+        )
+        cache = adapter.loop.feature_cache
+        if cache is not None:  # the steps in between: the chosen layers' branches come from the full step
+            cached_args = (*step_args, example_features(adapter, step_args))
+            names = step_names(adapter, True)
+            files.append(_export(StepGraph(adapter, True), cached_args, folder / "step_cached.onnx", *names))
+    loop = {"prefix_outputs": outputs, "cache_interval": cache.interval if cache else 1}
+    (folder / META_FILE).write_text(json.dumps({**meta, **loop, "images": images}, indent=2) + "\n")
     return [*files, folder / META_FILE]

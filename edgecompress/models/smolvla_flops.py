@@ -23,9 +23,17 @@ def _count(call: Any, *args: Any) -> float:
 
 def flops(adapter: PolicyView) -> dict[str, float]:
     """GFLOPs of one chunk: ``vision`` (vision tower + connector, every camera), ``vlm`` (the rest of the
-    prefix: the VLM layers over image, task and state tokens), ``expert`` (``num_steps`` denoising
-    steps) and their ``total``."""
-    from edgecompress.models.smolvla_export import PrefixGraph, StepGraph, cross_kv_in_prefix, example_inputs
+    prefix: the VLM layers over image, task and state tokens, pruned ones included), ``expert``
+    (``num_steps`` denoising steps, full or cached as the feature cache schedules them) and their
+    ``total``."""
+    from edgecompress.models.smolvla_export import (
+        PrefixGraph,
+        StepGraph,
+        cross_kv_in_prefix,
+        example_features,
+        example_inputs,
+    )
+    from edgecompress.models.smolvla_settings import cache_schedule
 
     policy = adapter.policy.eval()
     prefix_args, step_args = example_inputs(adapter)
@@ -34,7 +42,12 @@ def flops(adapter: PolicyView) -> dict[str, float]:
     embed = policy.model.vlm_with_expert.embed_image
     vision = sum(_count(embed, image) for image in images)
     prefix = _count(PrefixGraph(adapter), *prefix_args)
+    plan = adapter.loop.feature_cache
     with cross_kv_in_prefix(policy):  # as lowered: the cache's cross projections are in the prefix
-        expert = _count(StepGraph(adapter), *step_args) * adapter.meta()["num_steps"]
+        full = cached = _count(StepGraph(adapter), *step_args)
+        if plan is not None:  # the steps in between run the cached step graph
+            cached = _count(StepGraph(adapter, cached=True), *step_args, example_features(adapter, step_args))
+    schedule = cache_schedule(adapter.meta()["num_steps"], plan.interval if plan else 1)
+    expert = sum(full if step_is_full else cached for step_is_full in schedule)
     split = {"vision": vision, "vlm": prefix - vision, "expert": expert, "total": prefix + expert}
     return {name: value / 1e9 for name, value in split.items()}

@@ -9,11 +9,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from edgecompress.models.smolvla_settings import LoopSettings
+
 
 class PolicyView(Protocol):
     """What the graph export and the FLOP count read of a SmolVLA adapter."""
 
     policy: Any
+    loop: LoopSettings  # token pruning and feature caching the passes set
 
     def cameras(self) -> list[str]:
         """The camera keys a batch carries, in the policy's order."""

@@ -1,25 +1,43 @@
-"""``token_prune``: keep a budget of visual tokens after language layer K (EfficientVLA).
+"""``token_prune``: keep a budget of visual tokens per camera after language layer K (EfficientVLA).
 
 Tokens are scored by the attention the task tokens (instruction words and the state token) pay them
 in layer K, min-max normalised; the ``keep_top`` best are always kept, half the rest of the budget goes
-by score and half by diversity. The selection runs inside the model for every observation.
+by score and half by diversity. The selection runs inside the model for every observation. The
+adapter runs it (the reference VLA's language module; SmolVLA's VLM loop, whose attention it reads
+from SmolVLA's own attention call): :class:`TokenPrunable` is all the pass uses.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import Field
 
 from edgecompress.passes.base import Pass, PassConfig, PassResult
 
 if TYPE_CHECKING:
-    from edgecompress.models.policy import PolicyAdapter
     from edgecompress.passes.base import PassContext
 
 
+class TokenPrunable(Protocol):
+    """What ``token_prune`` reads and changes of a model (PolicyAdapter, SmolVLAAdapter)."""
+
+    def language_layer_count(self) -> int:
+        """Layers of the stack the visual tokens go through."""
+        ...
+
+    def visual_tokens_per_camera(self) -> int:
+        """Visual tokens one camera image becomes."""
+        ...
+
+    def set_token_budget(self, after_layer: int, keep: int, keep_top: int) -> None:
+        """Keep ``keep`` visual tokens per camera after layer ``after_layer`` (1-based)."""
+        ...
+
+
 class TokenPruneConfig(PassConfig):
-    """``keep``: a count (≥ 1) or a fraction (< 1) of the visual tokens; pruned after ``after_layer``."""
+    """``keep``: a count (≥ 1) or a fraction (< 1) of each camera's visual tokens; pruned after
+    ``after_layer``."""
 
     after_layer: int = Field(default=2, ge=1)
     keep: float = Field(default=0.25, gt=0)
@@ -40,22 +58,18 @@ class TokenPrunePass(Pass):
 
     name = "token_prune"
     Config = TokenPruneConfig
-    families = ("policy",)
+    families = ("policy", "smolvla")
 
-    def run(self, model: PolicyAdapter, ctx: PassContext) -> PassResult:
-        from edgecompress.models.vla.config import TokenPruning
-
+    def run(self, model: TokenPrunable, ctx: PassContext) -> PassResult:
         config: TokenPruneConfig = self.config  # type: ignore[assignment]
-        layers = model.config.language_layers
+        layers = model.language_layer_count()
         if config.after_layer >= layers:
             raise ValueError(
                 f"after_layer {config.after_layer} leaves no layer to prune for ({layers} layers)"
             )
-        visual = model.config.visual_tokens
+        visual = model.visual_tokens_per_camera()
         keep = token_budget(config.keep, visual)
-        model.set_token_pruning(
-            TokenPruning(after_layer=config.after_layer, keep=keep, keep_top=config.keep_top)
-        )
+        model.set_token_budget(config.after_layer, keep, config.keep_top)
         return PassResult(
             model, {"visual_tokens": visual, "kept_tokens": keep, "after_layer": config.after_layer}
         )

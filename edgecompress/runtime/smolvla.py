@@ -1,7 +1,9 @@
 """Deploy-time SmolVLA runtime: the prefix graph once, then the Euler loop over the step graph.
 
 The same loop as LeRobot's ``VLAFlowMatching.sample_actions`` (time from 1 to 0 in ``num_steps``
-steps, ``x += dt * v`` with ``dt = -1/num_steps``), over graphs compiled by OpenVINO or ONNX Runtime.
+steps, ``x += dt * v`` with ``dt = -1/num_steps``), over graphs compiled by OpenVINO or ONNX Runtime;
+with feature caching, the steps between full ones run ``step_cached`` on the last full step's
+branch outputs.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import numpy as np
 
 from edgecompress.backends.base import Graph
 from edgecompress.models.smolvla_observation import Observation, graph_meta, pad_language
+from edgecompress.models.smolvla_settings import cache_schedule
 
 if TYPE_CHECKING:
     from edgecompress.config.target import TargetProfile
 
-GRAPHS = ("prefix", "step")
+GRAPHS = ("prefix", "step", "step_cached")  # step_cached only with feature caching
+PREFIX_OUTPUTS = ["keys", "values", "prefix_pad"]  # more with token pruning (smolvla.json says which)
 
 
 class SmolVLARuntime:
@@ -35,15 +39,19 @@ class SmolVLARuntime:
             raise ValueError(f"the policy takes {len(meta['images'])} camera images, got {count}")
         cameras = zip(meta["images"], observation.images, strict=True)
         feeds.update({name: image.astype(np.float32) for name, image in cameras})
-        keys, values, pad = self.graphs["prefix"](feeds)
+        names = meta.get("prefix_outputs", PREFIX_OUTPUTS)
+        prefix = dict(zip(names, self.graphs["prefix"](feeds), strict=True))
         steps = int(meta["num_steps"])
         dt = -1.0 / steps
-        x = noise.astype(np.float32)
-        for step in range(steps):
+        x, features = noise.astype(np.float32), np.zeros(0, np.float32)
+        for step, full in enumerate(cache_schedule(steps, int(meta.get("cache_interval", 1)))):
             time = np.full((x.shape[0],), 1.0 + step * dt, dtype=np.float32)
-            (velocity,) = self.graphs["step"](
-                {"x_t": x, "timestep": time, "keys": keys, "values": values, "prefix_pad": pad}
-            )
+            inputs = {"x_t": x, "timestep": time, **prefix}
+            if full:
+                velocity, *cached = self.graphs["step"](inputs)
+                features = cached[0] if cached else features
+            else:  # reuse the last full step's branch outputs (feature_cache)
+                (velocity,) = self.graphs["step_cached"]({**inputs, "features": features})
             x = (x + dt * velocity).astype(np.float32)
         return x[:, :, : int(meta["action_dim"])]
 
@@ -57,7 +65,10 @@ def load_smolvla_runtime(folder: Path, profile: TargetProfile) -> SmolVLARuntime
     suffix = {"openvino": ".xml", "onnxruntime": ".onnx"}.get(backend.name)
     if suffix is None:
         raise ValueError(f"SmolVLA lowers to OpenVINO or ONNX Runtime, not {backend.name}")
-    graphs = {name: backend.load_graph(folder / f"{name}{suffix}", profile, "fp32") for name in GRAPHS}
+    files = {name: folder / f"{name}{suffix}" for name in GRAPHS}
+    graphs = {
+        name: backend.load_graph(path, profile, "fp32") for name, path in files.items() if path.exists()
+    }
     return SmolVLARuntime(graphs, graph_meta(folder), backend.name, runtime_version(backend.name))
 
 

@@ -62,8 +62,11 @@ def tiny_smolvla_config(**overrides: Any) -> Any:
     return SmolVLAConfig(**{**settings, **overrides})
 
 
-def write_tiny_smolvla(folder: Path, seed: int = 0, **overrides: Any) -> Path:
-    """Build a seeded tiny SmolVLA and ``save_pretrained`` it (with its backbone config) into ``folder``."""
+def write_tiny_smolvla(
+    folder: Path, seed: int = 0, vision: dict[str, Any] | None = None, **overrides: Any
+) -> Path:
+    """Build a seeded tiny SmolVLA and ``save_pretrained`` it (with its backbone config) into ``folder``;
+    ``vision`` overrides entries of the tiny vision tower's config (e.g. a larger ``image_size``)."""
     import torch
     from transformers import SmolVLMConfig
 
@@ -75,6 +78,7 @@ def write_tiny_smolvla(folder: Path, seed: int = 0, **overrides: Any) -> Path:
 
     config = tiny_smolvla_config(**overrides)
     torch.manual_seed(seed)
-    with offline_vlm(SmolVLMConfig(**TINY_VLM)):
+    backbone = {**TINY_VLM, "vision_config": {**TINY_VLM["vision_config"], **(vision or {})}}
+    with offline_vlm(SmolVLMConfig(**backbone)):
         policy = SmolVLAPolicy(config)
     return save_smolvla(policy.eval(), folder)
