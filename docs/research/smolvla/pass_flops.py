@@ -3,7 +3,9 @@
 Runs the package's passes on a policy folder (e.g. the one build_full.py writes) the way a compile does
 (the same pass classes and settings as bench/recipes/smolvla-*.yaml, calibration on seeded synthetic
 observations), without lowering. Usage: python docs/research/smolvla/pass_flops.py POLICY_FOLDER [RECIPE ...]
-(recipe names without the ``smolvla-`` prefix; default: every one-pass recipe and ``combined``).
+(recipe names without the ``smolvla-`` prefix, paths to recipe files, or inline stages such as
+``"feature_cache interval=2 branches=mlp + token_prune keep=8"``; default: every one-pass recipe
+and ``combined``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
+import yaml
 
 from edgecompress.config import load_recipe
 from edgecompress.models.smolvla import load_smolvla
@@ -24,7 +27,29 @@ from edgecompress.models.smolvla_flops import _count
 from edgecompress.models.smolvla_observation import chunk_noise, random_observations
 from edgecompress.passes import PASSES
 
-RECIPES = ["layer-prune", "mlp-prune", "vision-prune", "resolution", "combined"]
+RECIPES = [
+    "layer-prune",
+    "mlp-prune",
+    "vision-prune",
+    "resolution",
+    "token-prune",
+    "feature-cache",
+    "combined",
+]
+
+
+def recipe_stages(name: str) -> list[dict]:
+    """The stages of ``bench/recipes/smolvla-NAME.yaml``, of NAME if it is a recipe file, or of NAME
+    written inline (``PASS key=value ... + PASS ...``, values read as YAML)."""
+    if " " in name or "=" in name:
+        stages = []
+        for text in name.split(" + "):
+            pass_name, *settings = text.split()
+            values = (setting.split("=", 1) for setting in settings)
+            stages.append({"pass": pass_name, **{k: yaml.safe_load(v) for k, v in values}})
+        return stages
+    path = Path(name) if name.endswith((".yaml", ".yml")) else Path("bench/recipes") / f"smolvla-{name}.yaml"
+    return load_recipe(path).stages
 
 
 def run_recipe(original, name: str) -> tuple:
@@ -34,7 +59,7 @@ def run_recipe(original, name: str) -> tuple:
         calibration=lambda n: random_observations(meta, n, seed=1), imgsz=adapter.input_size
     )
     details = []
-    for stage in load_recipe(Path("bench/recipes") / f"smolvla-{name}.yaml").stages:
+    for stage in recipe_stages(name):
         cls = PASSES[stage["pass"]]
         settings = {k: v for k, v in stage.items() if k != "pass"}
         details.append(cls(cls.Config.model_validate(settings)).run(adapter, context).details)
