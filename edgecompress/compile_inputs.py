@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from edgecompress.backends import Backend, get_backend
-from edgecompress.backends.base import AccuracyGuard
+from edgecompress.backends.base import AccuracyGuard, QuantizationChoice
 from edgecompress.config import Recipe, TargetProfile, load_calibration_spec
 from edgecompress.config.calibration import CalibrationSpec
 from edgecompress.data import DetectionSplit, load_split
@@ -145,6 +145,28 @@ def accuracy_guard(plan: CompilePlan, val: DetectionSplit) -> AccuracyGuard | No
     info = {"metric": "mAP50-95", "split": settings.split, "seed": settings.seed}
     images = select_images(split.images, spec)
     return AccuracyGuard(settings.max_drop, images, metric, settings.max_reverted, info)
+
+
+def quantization_choice(plan: CompilePlan) -> QuantizationChoice:
+    """The recipe's bias-correction setting; for ``auto``, the seeded labelled train images it is chosen on.
+
+    Seed 1 (the calibration set's is 0); never the val split, which the report scores. A dataset
+    whose train split has no labels leaves ``auto`` without images: the backend then uses full.
+    """
+    from edgecompress.calibration_set import select_images
+    from edgecompress.measure.accuracy import map50_95_metric
+
+    lower, measure = plan.recipe.lower, plan.recipe.measure
+    if lower.bias_correction != "auto":
+        return QuantizationChoice(lower.bias_correction)
+    try:
+        train = load_split(plan.data, "train")
+    except InputError:
+        return QuantizationChoice("auto")
+    spec = CalibrationSpec(name="bias-correction", split="train", count=lower.bias_correction_images, seed=1)
+    metric = map50_95_metric(train, plan.imgsz, measure.conf, measure.iou, measure.single_cls)
+    settings = {"metric": "mAP50-95", "split": "train", "seed": 1}
+    return QuantizationChoice("auto", select_images(train.images, spec), metric, settings)
 
 
 def environment() -> dict[str, Any]:

@@ -61,6 +61,22 @@ class AccuracyGuard:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass
+class QuantizationChoice:
+    """How a backend settles its post-training quantization options that no rule picks well.
+
+    ``bias_correction`` (OpenVINO/NNCF): ``fast``, ``full`` or ``auto``: quantize both ways and keep
+    the one ``metric(runtime, items)`` scores higher on the labelled ``items`` (images of the train
+    split, never the scored one). Without ``items`` ``auto`` means ``full``. ``settings`` go to the
+    report as they are.
+    """
+
+    bias_correction: str = "full"
+    items: Sequence[Any] = ()
+    metric: Callable[[Runtime, Sequence[Any]], tuple[float, list[float]]] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
 class Backend(ABC):
     """Lowers an ONNX model for one runtime and loads the result.
 
@@ -105,11 +121,13 @@ class Backend(ABC):
         calibration: list[np.ndarray] | None = None,
         guard: AccuracyGuard | None = None,
         stem: str = "model",
+        choice: QuantizationChoice | None = None,
     ) -> Lowered:
         """Write the runtime's model for ``precision`` into ``out_dir``, its files named ``stem``.
 
         ``guard`` (INT8 only, where the backend supports it) makes quantization accuracy-controlled;
         a model of several graphs (a policy's prefix and denoising steps) lowers each with its own stem.
+        ``choice`` settles the backend's own quantization options (backends without any ignore it).
         """
 
     @abstractmethod

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgecompress.backends.base import AccuracyGuard, Backend, Graph, Lowered, Runtime
+from edgecompress.backends.base import AccuracyGuard, Backend, Graph, Lowered, QuantizationChoice, Runtime
 from edgecompress.config.target import TargetProfile
 
 
@@ -55,6 +55,7 @@ class OnnxRuntimeBackend(Backend):
         calibration: list[np.ndarray] | None = None,
         guard: AccuracyGuard | None = None,
         stem: str = "model",
+        choice: QuantizationChoice | None = None,
     ) -> Lowered:
         if guard is not None:
             raise ValueError(f"the {self.name} backend has no accuracy-controlled quantization")

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from edgecompress.backends.base import AccuracyGuard, Backend, Graph, Lowered, Runtime
+from edgecompress.backends.base import AccuracyGuard, Backend, Graph, Lowered, QuantizationChoice, Runtime
 from edgecompress.backends.head_scope import head_decode_names
-from edgecompress.backends.openvino_ptq import FAST_BIAS_CORRECTION, quantize
+from edgecompress.backends.openvino_ptq import FAST_BIAS_CORRECTION, choose_bias_correction, quantize
 from edgecompress.backends.openvino_runtime import OpenVINORuntime
 from edgecompress.config.target import TargetProfile
 
@@ -69,6 +69,7 @@ class OpenVINOBackend(Backend):
         calibration: list[np.ndarray] | None = None,
         guard: AccuracyGuard | None = None,
         stem: str = "model",
+        choice: QuantizationChoice | None = None,
     ) -> Lowered:
         import openvino as ov
 
@@ -77,7 +78,7 @@ class OpenVINOBackend(Backend):
         ov_model = ov.convert_model(str(onnx_path))
         details: dict = {}
         if precision == "int8":
-            ov_model, details = self._quantize(ov_model, calibration or [], guard)
+            ov_model, details = self._quantize(ov_model, calibration or [], guard, choice)
         out_dir.mkdir(parents=True, exist_ok=True)
         xml = out_dir / f"{stem}.xml"
         ov.save_model(ov_model, str(xml), compress_to_fp16=precision == "fp16")
@@ -85,7 +86,10 @@ class OpenVINOBackend(Backend):
 
     @staticmethod
     def _quantize(
-        ov_model: Any, calibration: list[np.ndarray], guard: AccuracyGuard | None = None
+        ov_model: Any,
+        calibration: list[np.ndarray],
+        guard: AccuracyGuard | None = None,
+        choice: QuantizationChoice | None = None,
     ) -> tuple[Any, dict]:
         import logging
 
@@ -95,19 +99,29 @@ class OpenVINOBackend(Backend):
         if not calibration:
             raise ValueError("INT8 lowering needs calibration images")
         ignored = decode_scope_names(ov_model)
+        mode = choice.bias_correction if choice else ("fast" if FAST_BIAS_CORRECTION else "full")
+        if mode == "auto" and (guard is not None or not (choice and choice.items)):
+            mode = "full"  # nothing to choose on, or the guard's own search decides what stays float
         details: dict = {
             "quantizer": f"nncf {nncf.__version__}",
-            "bias_correction": "fast" if FAST_BIAS_CORRECTION else "full",
+            "bias_correction": mode,
             "float_decode_ops": len(ignored),
             "calibration_images": len(calibration),
         }
         if guard is not None:
             from edgecompress.backends.openvino_guard import guarded_quantize
 
-            quantized, details["accuracy_guard"] = guarded_quantize(ov_model, calibration, ignored, guard)
+            quantized, details["accuracy_guard"] = guarded_quantize(
+                ov_model, calibration, ignored, guard, fast=mode == "fast"
+            )
             return quantized, details
-        quantized = quantize(ov_model, calibration, ignored)
-        return quantized, details
+        if mode == "auto":
+            assert choice is not None
+            quantized, chosen = choose_bias_correction(ov_model, calibration, ignored, choice)
+            details["bias_correction"] = chosen["chosen"]
+            details["bias_correction_choice"] = chosen
+            return quantized, details
+        return quantize(ov_model, calibration, ignored, fast=mode == "fast"), details
 
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
         import openvino as ov

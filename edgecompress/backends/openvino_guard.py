@@ -68,14 +68,17 @@ def _runtime(ov_model: Any, precision: str) -> Any:
 
 
 def guarded_quantize(
-    ov_model: Any, calibration: list[np.ndarray], ignored: list[str], guard: AccuracyGuard
+    ov_model: Any,
+    calibration: list[np.ndarray],
+    ignored: list[str],
+    guard: AccuracyGuard,
+    fast: bool = False,
 ) -> tuple[Any, dict]:
     """Quantize ``ov_model`` with accuracy control; returns the model and the guard's report entry."""
     import nncf
     import openvino as ov
     from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters
 
-    from edgecompress.backends.openvino_ptq import FAST_BIAS_CORRECTION
     from edgecompress.backends.openvino_runtime import OpenVINORuntime
 
     def validate(compiled: Any, items: Any) -> tuple[float, list[float]]:
@@ -99,7 +102,7 @@ def guarded_quantize(
             drop_type=nncf.DropType.ABSOLUTE,
             preset=nncf.QuantizationPreset.MIXED,
             subset_size=len(calibration),
-            fast_bias_correction=FAST_BIAS_CORRECTION,
+            fast_bias_correction=fast,
             ignored_scope=nncf.IgnoredScope(names=ignored, validate=False),
             advanced_accuracy_restorer_parameters=restorer,
         )

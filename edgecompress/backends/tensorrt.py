@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, Runtime
+from edgecompress.backends.base import AccuracyGuard, Backend, Lowered, QuantizationChoice, Runtime
 from edgecompress.backends.tensorrt_build import (
     build_settings,
     installed_versions,
@@ -111,6 +111,7 @@ class TensorRTBackend(Backend):
         calibration: list[np.ndarray] | None = None,
         guard: AccuracyGuard | None = None,
         stem: str = "model",
+        choice: QuantizationChoice | None = None,
     ) -> Lowered:
         """Write the TensorRT-ready ONNX (Q/DQ for INT8) and build ``model.engine`` from it."""
         if guard is not None:

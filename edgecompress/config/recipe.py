@@ -40,6 +40,15 @@ class LowerSettings(StrictModel):
         "one-to-many head with NMS after the model",
     )
     accuracy_guard: AccuracyGuardSettings = AccuracyGuardSettings()
+    bias_correction: Literal["auto", "fast", "full"] = Field(
+        "auto",
+        description="OpenVINO INT8: NNCF's fast or full bias correction; auto quantizes both and keeps "
+        "the one with the higher mAP50-95 on seeded labelled train images (full where the train split "
+        "has no labels, and under the accuracy guard)",
+    )
+    bias_correction_images: int = Field(
+        300, ge=1, description="auto: how many train images (seed 1) score the two quantizations"
+    )
 
 
 class MeasureSettings(StrictModel):

@@ -18,6 +18,7 @@ from edgecompress.compile_inputs import (
     check_accuracy_guard,
     check_dataset,
     check_imgsz,
+    quantization_choice,
 )
 from edgecompress.config import Recipe, TargetProfile
 from edgecompress.config.calibration import CalibrationSpec
@@ -102,11 +103,18 @@ class YoloCompile(CompileFamily):
             result = self._prepare_for_device(plan, onnx, art, inputs)
         else:
             guard = accuracy_guard(plan, self.val) if plan.precision == "int8" else None
+            choice = quantization_choice(plan) if plan.precision == "int8" else None
             with foreign_output():
                 lowered = self.backend.lower(
-                    onnx, art / self.backend.name, plan.target, plan.precision, inputs, guard
+                    onnx, art / self.backend.name, plan.target, plan.precision, inputs, guard, choice=choice
                 )
             result = LoweredModel(lowered, self.backend.load(lowered.model_file, plan.target, plan.precision))
+        if chosen := result.lowered.details.get("bias_correction_choice"):
+            scores = ", ".join(f"{name} {value:.4f}" for name, value in chosen["scores"].items())
+            status(
+                f"bias correction: {chosen['chosen']} (mAP50-95 {scores} on {chosen['images']} "
+                f"{chosen['split']} images)"
+            )
         if guarded := result.lowered.details.get("accuracy_guard"):
             status(
                 f"accuracy guard: mAP50-95 fp32 {guarded['fp32']:.4f}, int8 PTQ {guarded['int8_ptq']:.4f}, "

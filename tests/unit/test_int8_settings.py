@@ -42,3 +42,47 @@ def test_stratified_calibration_definition_and_bad_selection(tmp_path):
     path.write_text("selection: balanced\n")
     with pytest.raises(InputError, match="selection"):
         load_calibration_spec(path)
+
+
+def _plan(recipe, data):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(recipe=recipe, data=data, imgsz=320)
+
+
+def test_bias_correction_is_chosen_on_seeded_labelled_train_images(tiny_digits):
+    from edgecompress.compile_inputs import quantization_choice
+
+    recipe = load_recipe("default")
+    assert recipe.lower.bias_correction == "auto"
+    choice = quantization_choice(
+        _plan(apply_overrides(recipe, ["lower.bias_correction_images=10"]), tiny_digits)
+    )
+    assert choice.bias_correction == "auto" and choice.metric is not None
+    assert len(choice.items) == 10 and all("train" in str(p) for p in choice.items)
+    assert choice.settings == {"metric": "mAP50-95", "split": "train", "seed": 1}
+    again = quantization_choice(
+        _plan(apply_overrides(recipe, ["lower.bias_correction_images=10"]), tiny_digits)
+    )
+    assert list(again.items) == list(choice.items)  # seeded
+    fixed = quantization_choice(_plan(apply_overrides(recipe, ["lower.bias_correction=fast"]), tiny_digits))
+    assert fixed.bias_correction == "fast" and not fixed.items
+
+
+def test_auto_bias_correction_without_train_labels_has_nothing_to_choose_on(tiny_digits, tmp_path):
+    import shutil
+
+    from edgecompress.compile_inputs import quantization_choice
+
+    root = tmp_path / "digits"
+    shutil.copytree(tiny_digits.parent, root)
+    shutil.rmtree(root / "labels" / "train")
+    data = root / tiny_digits.name
+    data.write_text(tiny_digits.read_text().replace(str(tiny_digits.parent), str(root)))
+    choice = quantization_choice(_plan(load_recipe("default"), data))
+    assert choice.bias_correction == "auto" and not choice.items  # the backend then uses full
+
+
+def test_bad_bias_correction_is_an_input_error():
+    with pytest.raises(InputError, match=r"lower\.bias_correction"):
+        apply_overrides(load_recipe("default"), ["lower.bias_correction=slow"])
