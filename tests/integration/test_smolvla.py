@@ -154,7 +154,7 @@ def test_bad_smolvla_input_is_one_error_line_and_exit_code_2(
     cases = [
         (compile_(empty), "has no config.json"),
         (compile_(act), "is a act config, not a SmolVLA policy"),
-        (compile_(tiny, "--recipe", "vla-efficient"), "does not apply to smolvla models"),
+        (compile_(tiny, "--recipe", "yolo-prune50"), "does not apply to smolvla models"),
         (compile_(tiny, "--data", str(tmp_path / "demos.npz")), "takes no --data"),
         (compile_(tiny, "--precision", "int8"), "lowered at fp32"),
     ]
