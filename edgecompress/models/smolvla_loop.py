@@ -203,13 +203,15 @@ def velocity(
     suffix_mask = make_att_2d_masks(suffix_pad, suffix_att)
     positions = torch.sum(prefix.prefix_pad, dim=-1)[:, None] + torch.cumsum(suffix_pad, dim=1) - 1
     layers, head_dim = _expert_stack(model), model.vlm.config.text_config.head_dim
+    # plan.layers are positions in lm_expert.layers (one per VLM layer unless the expert is shallower)
+    position = {id(layer): n for n, layer in enumerate(model.lm_expert.layers)}
     cached = {layer: slot for slot, layer in enumerate(plan.layers)} if plan is not None else {}
     stored: list[torch.Tensor] = []
     for index in range(model.num_vlm_layers):
         layer = layers[1][index]
         if layer is None:
             continue
-        slot = cached.get(index)
+        slot = cached.get(position[id(layer)])
         reused = reuse[slot] if reuse is not None and slot is not None else None
         if reused is not None and plan is not None and plan.reuses("attention"):
             attention = reused[0]
