@@ -14,7 +14,7 @@ compiler's before session 12), ``bias`` (NNCF's full BiasCorrection instead of F
 the compiler's since), ``performance`` (symmetric activations), ``head-float`` (the detect head's
 convolutions kept float), ``histogram`` / ``quantile`` / ``minmax`` (NNCF's activation range
 estimators instead of its ``MEAN_MINMAX`` default), ``calibN`` (N seeded train images instead of the
-compiler's calibration spec), ``sq`` (NNCF's SmoothQuant on convolutions, alpha 0.5).
+compiler's calibration spec).
 """
 
 from __future__ import annotations
@@ -57,10 +57,7 @@ def calibration_size(parts: set[str]) -> int | None:
 def variant(name: str, ov_model: Any, calibration: list, ignored: list[str]) -> Any:
     """``ov_model`` quantized under variant ``name``."""
     import nncf
-    from nncf.quantization.advanced_parameters import (
-        AdvancedQuantizationParameters,
-        AdvancedSmoothQuantParameters,
-    )
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters
 
     nncf.set_log_level(logging.WARNING)
     parts = set(name.split("+"))
@@ -75,9 +72,6 @@ def variant(name: str, ov_model: Any, calibration: list, ignored: list[str]) -> 
     advanced = AdvancedQuantizationParameters()
     if activation_ranges(parts) is not None:
         advanced.activations_range_estimator_params = activation_ranges(parts)
-    if "sq" in parts:
-        advanced.smooth_quant_alphas = AdvancedSmoothQuantParameters(convolution=0.5, matmul=-1)
-        kwargs["model_type"] = nncf.ModelType.TRANSFORMER  # NNCF runs SmoothQuant only for it
     kwargs["advanced_parameters"] = advanced
     return nncf.quantize(
         ov_model,

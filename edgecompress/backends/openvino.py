@@ -20,6 +20,17 @@ def decode_scope_names(ov_model: Any) -> list[str]:
     return head_decode_names([op.get_friendly_name() for op in ov_model.get_ops()])
 
 
+def bias_correction_mode(choice: QuantizationChoice | None, guard: AccuracyGuard | None) -> str:
+    """``fast``, ``full`` or ``auto`` (quantize both, keep the better): ``auto`` only with images to score.
+
+    Under the accuracy guard ``auto`` means ``full``: the guard's own search decides what stays float.
+    """
+    mode = choice.bias_correction if choice else ("fast" if FAST_BIAS_CORRECTION else "full")
+    if mode == "auto" and (guard is not None or not (choice and choice.items)):
+        return "full"
+    return mode
+
+
 def load_config(profile: TargetProfile, precision: str) -> dict[str, Any]:
     """OpenVINO compile settings for ``precision``.
 
@@ -99,9 +110,7 @@ class OpenVINOBackend(Backend):
         if not calibration:
             raise ValueError("INT8 lowering needs calibration images")
         ignored = decode_scope_names(ov_model)
-        mode = choice.bias_correction if choice else ("fast" if FAST_BIAS_CORRECTION else "full")
-        if mode == "auto" and (guard is not None or not (choice and choice.items)):
-            mode = "full"  # nothing to choose on, or the guard's own search decides what stays float
+        mode = bias_correction_mode(choice, guard)
         details: dict = {
             "quantizer": f"nncf {nncf.__version__}",
             "bias_correction": mode,

@@ -2,6 +2,7 @@
 
 import pytest
 
+from edgecompress.backends.openvino import bias_correction_mode
 from edgecompress.config import load_calibration_spec, load_recipe
 from edgecompress.config.recipe import apply_overrides
 from edgecompress.errors import InputError
@@ -55,15 +56,12 @@ def test_bias_correction_is_chosen_on_seeded_labelled_train_images(tiny_digits):
 
     recipe = load_recipe("default")
     assert recipe.lower.bias_correction == "auto"
-    choice = quantization_choice(
-        _plan(apply_overrides(recipe, ["lower.bias_correction_images=10"]), tiny_digits)
-    )
+    ten_images = apply_overrides(recipe, ["lower.bias_correction_images=10"])
+    choice = quantization_choice(_plan(ten_images, tiny_digits))
     assert choice.bias_correction == "auto" and choice.metric is not None
     assert len(choice.items) == 10 and all("train" in str(p) for p in choice.items)
     assert choice.settings == {"metric": "mAP50-95", "split": "train", "seed": 1}
-    again = quantization_choice(
-        _plan(apply_overrides(recipe, ["lower.bias_correction_images=10"]), tiny_digits)
-    )
+    again = quantization_choice(_plan(ten_images, tiny_digits))
     assert list(again.items) == list(choice.items)  # seeded
     fixed = quantization_choice(_plan(apply_overrides(recipe, ["lower.bias_correction=fast"]), tiny_digits))
     assert fixed.bias_correction == "fast" and not fixed.items
@@ -80,7 +78,19 @@ def test_auto_bias_correction_without_train_labels_has_nothing_to_choose_on(tiny
     data = root / tiny_digits.name
     data.write_text(tiny_digits.read_text().replace(str(tiny_digits.parent), str(root)))
     choice = quantization_choice(_plan(load_recipe("default"), data))
-    assert choice.bias_correction == "auto" and not choice.items  # the backend then uses full
+    assert choice.bias_correction == "auto" and not choice.items
+    assert bias_correction_mode(choice, None) == "full"  # nothing to choose on
+
+
+def test_bias_correction_mode_auto_needs_images_and_no_guard():
+    from edgecompress.backends.base import AccuracyGuard, QuantizationChoice
+
+    images = QuantizationChoice("auto", ["a.jpg"], lambda runtime, items: (0.0, []))
+    guard = AccuracyGuard(0.01, ["a.jpg"], lambda runtime, items: (0.0, []))
+    assert bias_correction_mode(images, None) == "auto"
+    assert bias_correction_mode(images, guard) == "full"
+    assert bias_correction_mode(QuantizationChoice("fast"), guard) == "fast"
+    assert bias_correction_mode(None, None) == "full"  # policies' graphs: the default
 
 
 def test_bad_bias_correction_is_an_input_error():
