@@ -43,6 +43,12 @@ class BNPruneConfig(PassConfig):
     recalibrate: int = Field(
         256, ge=0, description="train images to re-estimate BatchNorm statistics on after pruning (0: off)"
     )
+    layer_widths: dict[str, int] = Field(
+        default_factory=dict,
+        description="output channels to keep in these convs (module name of a conv or of the block holding "
+        "it, e.g. model.0), lowest |γ| removed; overrides the criterion there (the global |γ| cut leaves a "
+        "stem whose γ are large whole)",
+    )
     search_seconds: float = Field(600, gt=0, description="stop torch-pruning's graph search after this")
     search_memory_gb: float = Field(8, gt=0, description="stop the graph search when it grows memory by this")
 
@@ -172,12 +178,33 @@ def global_layer_ratios(model: nn.Module, config: BNPruneConfig, ratio: float, e
     }
 
 
+def width_ratios(model: nn.Module, widths: dict[str, int]) -> dict[nn.Module, float]:
+    """Per-conv pruning ratios that leave each named conv (or its block's first conv) ``width`` outputs."""
+    import torch
+
+    ratios: dict[nn.Module, float] = {}
+    for name, width in widths.items():
+        try:
+            module = model.get_submodule(name)
+        except AttributeError:
+            raise ValueError(f"bn_prune layer_widths: the model has no module {name!r}") from None
+        conv = next((m for m in module.modules() if isinstance(m, torch.nn.Conv2d)), None)
+        if conv is None or not 0 < width <= conv.out_channels:
+            have = "no convolution" if conv is None else f"{conv.out_channels} output channels"
+            raise ValueError(f"bn_prune layer_widths: {name} has {have}; cannot keep {width}")
+        ratios[conv] = 1 - width / conv.out_channels
+    return ratios
+
+
 def _pruner(model: nn.Module, config: BNPruneConfig, ratio: float, example: Any) -> Any:
     """A one-step pruner removing ``ratio`` of the channels by the configured criterion."""
-    if config.criterion == "uniform":
+    widths = width_ratios(model, config.layer_widths)
+    if config.criterion == "uniform" and not widths:
         return _meta_pruner(model, config, example, pruning_ratio=ratio)
-    ratios = global_layer_ratios(model, config, ratio, example)
-    return _meta_pruner(model, config, example, pruning_ratio=0.0, pruning_ratio_dict=ratios)
+    ratios = {} if config.criterion == "uniform" else global_layer_ratios(model, config, ratio, example)
+    ratios.update(widths)
+    pruning_ratio = ratio if config.criterion == "uniform" else 0.0
+    return _meta_pruner(model, config, example, pruning_ratio=pruning_ratio, pruning_ratio_dict=ratios)
 
 
 def _ratio_for_target(model: nn.Module, config: BNPruneConfig, example: Any, before: tuple) -> tuple:

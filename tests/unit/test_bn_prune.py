@@ -233,3 +233,30 @@ def test_global_criterion_compares_raw_gammas_across_layers():
     assert changed == {"model.7.bn"} and after["model.7.bn"] < 128  # only the weak layer, by a lot
     many, _ = prune_by_bn_scale(model, BNPruneConfig(ratio=0.1, max_layer_ratio=0.75), IMGSZ)
     assert many.model[7].bn.num_features == 64  # capped at the 25 % floor, not skipped
+
+
+def test_layer_widths_cut_a_stem_the_global_criterion_leaves_whole():
+    """layer_widths keeps exactly W channels of the named conv, the highest |γ| ones."""
+    model = _model("yolov8n.yaml")
+    stem = model.model[0].bn.weight.data
+    stem[:] = torch.linspace(5.0, 8.0, stem.numel())  # far above every other γ: the global cut skips it
+    stem[[3, 7]] = torch.tensor([9.0, 9.5])
+    config = BNPruneConfig(ratio=0.05, layer_widths={"model.0": 8})
+    pruned, _ = prune_by_bn_scale(model, config, IMGSZ)
+    kept = pruned.model[0].bn.weight.data
+    assert pruned.model[0].conv.out_channels == 8 and pruned.model[1].conv.in_channels == 8
+    assert {9.0, 9.5} <= set(kept.tolist()) and kept.min() >= float(torch.sort(stem).values[-8])
+    unchanged, _ = prune_by_bn_scale(model, BNPruneConfig(ratio=0.05), IMGSZ)
+    assert unchanged.model[0].conv.out_channels == stem.numel()
+    assert (
+        pruned(torch.zeros(1, 3, IMGSZ, IMGSZ))[0].shape
+        == unchanged(torch.zeros(1, 3, IMGSZ, IMGSZ))[0].shape
+    )
+
+
+@pytest.mark.parametrize(
+    ("widths", "message"), [({"model.99": 8}, "no module"), ({"model.0": 64}, "cannot keep 64")]
+)
+def test_layer_widths_name_a_conv_the_model_has_and_fit_its_width(widths, message):
+    with pytest.raises(ValueError, match=message):
+        prune_by_bn_scale(_model("yolov8n.yaml"), BNPruneConfig(ratio=0.05, layer_widths=widths), IMGSZ)
