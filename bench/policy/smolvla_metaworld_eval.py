@@ -1,0 +1,333 @@
+"""Closed-loop Meta-World success of the small trained SmolVLA and its compiled variants, paired.
+
+Three steps, each its own sub-command so they can run apart (and episodes can be sharded by task):
+
+* ``compile``: ``edgecompress compile POLICY --family policy --target TARGET --recipe R`` per variant
+  (``name=recipe``; the ``baseline`` recipe has no stage: the policy lowered the same way);
+* ``run``: every variant drives the simulator for ``--episodes`` episodes per task. Episode ``e``
+  of every variant has the same layout (``reset(seed=seed + e)``) and the same flow-matching noise
+  for its ``k``-th chunk (``default_rng([seed + e, k])``), so variants are paired. The policy re-plans
+  every ``--execute`` actions. One JSON line per episode goes to ``OUT/<variant>/<task>.jsonl`` as
+  soon as it ends (success, steps, the wall time of every chunk's ``runtime(observation, noise)``).
+  ``--variants pytorch`` runs the policy folder itself in PyTorch (LeRobot's ``predict_action_chunk``);
+* ``summary``: success per task and overall with binomial standard errors, the paired difference
+  to the baseline per episode (mean and its standard error), in-loop latency per chunk (median of
+  every chunk timed in the episodes), warm latency (every variant interleaved on one held-out
+  observation, edgecompress' timer), GFLOPs per chunk from each artifact's report
+  (``torch.utils.flop_counter`` on the PyTorch graphs as lowered), and held-out action MSE against
+  the expert's actions; written to ``OUT/summary.json`` and ``OUT/summary.md``.
+
+    python bench/policy/smolvla_metaworld_eval.py compile --policy runs/smolvla-mw/policy \
+        --variant baseline=bench/recipes/vla-baseline.yaml \
+        --variant flops30=bench/recipes/smolvla-mw-flops30.yaml
+    python bench/policy/smolvla_metaworld_eval.py run --variants baseline small --tasks push-v3 \
+        --episodes 50 --out bench/results/smolvla-mw
+    python bench/policy/smolvla_metaworld_eval.py summary --out bench/results/smolvla-mw
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from metaworld_env import DEFAULT_TASKS, make_env  # noqa: E402
+from smolvla_metaworld import Codec, observation  # noqa: E402
+
+ARTIFACTS = Path("runs/smolvla-mw/artifacts")
+DEMOS = HERE / "data" / "metaworld-demos.npz"
+
+
+def compile_variants(policy: Path, variants: list[str], target: str, artifacts: Path) -> None:
+    """``edgecompress compile`` of each ``name=recipe`` into ``artifacts/name`` (the CLI, as users run it)."""
+    for item in variants:
+        name, _, recipe = item.partition("=")
+        command = [
+            "edgecompress",
+            "compile",
+            str(policy),
+            "--family",
+            "policy",
+            "--target",
+            target,
+            "--recipe",
+            recipe,
+            "--out",
+            str(artifacts / name),
+            "--force",
+        ]
+        print("$ " + " ".join(command), flush=True)
+        started = time.monotonic()
+        subprocess.run(command, check=True)
+        (artifacts / f"{name}.command.json").write_text(  # beside: the artifact's files are hashed
+            json.dumps({"command": command, "minutes": (time.monotonic() - started) / 60}) + "\n"
+        )
+
+
+def load_runtime(name: str, policy: Path, artifacts: Path) -> Any:
+    """``runtime(observation, noise) -> normalized actions``: an artifact's, or PyTorch for ``pytorch``."""
+    if name == "pytorch":
+        import torch
+
+        from edgecompress.models.smolvla import load_smolvla
+
+        torch.set_num_threads(2)
+        return load_smolvla(policy).torch_predict()
+    import edgecompress
+
+    return edgecompress.load(artifacts / name)
+
+
+def chunk_noise(seed: int, episode: int, chunk: int, shape: tuple[int, ...]) -> np.ndarray:
+    """The flow-matching noise of one chunk: the same for every variant (paired)."""
+    return np.random.default_rng([seed + episode, chunk]).standard_normal(shape).astype(np.float32)
+
+
+def run_task(runtime: Any, codec: Codec, meta: dict, task: str, args: argparse.Namespace, out: Path) -> None:
+    """Episodes ``args.first .. args.episodes - 1`` of ``task``; one JSON line each, appended to ``out``."""
+    shape = (1, int(meta["chunk_size"]), int(meta["max_action_dim"]))
+    env = make_env(task, seed=args.seed)
+    done_before = (
+        {json.loads(line)["episode"] for line in out.read_text().splitlines()} if out.exists() else set()
+    )
+    try:
+        for episode in range(args.first, args.episodes):
+            if episode in done_before:
+                continue
+            obs, success, done, steps, chunks, latencies = (
+                env.reset(seed=args.seed + episode),
+                False,
+                False,
+                0,
+                0,
+                [],
+            )
+            while not done:
+                observed = observation(codec, obs["image"], obs["instruction"], obs["state"])
+                noise = chunk_noise(args.seed, episode, chunks, shape)
+                started = time.perf_counter()
+                actions = runtime(observed, noise)
+                latencies.append(time.perf_counter() - started)
+                chunks += 1
+                for action in codec.unaction(actions[0, : args.execute]):
+                    obs, success, done = env.step(action)
+                    steps += 1
+                    if done:
+                        break
+            record = {
+                "task": task,
+                "episode": episode,
+                "seed": args.seed + episode,
+                "success": success,
+                "steps": steps,
+                "chunk_s": latencies,
+            }
+            with out.open("a") as file:
+                file.write(json.dumps(record) + "\n")
+    finally:
+        env.close()
+
+
+def run(args: argparse.Namespace) -> None:
+    """Drive every task with every variant; per-episode JSON lines under ``args.out``."""
+    policy = Path(args.policy)
+    codec = Codec.load(policy)
+    from edgecompress.models.smolvla import load_smolvla
+
+    meta = load_smolvla(policy).meta()
+    for name in args.variants:
+        runtime = load_runtime(name, policy, Path(args.artifacts))
+        for task in args.tasks:
+            path = Path(args.out) / name / f"{task}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            started = time.monotonic()
+            run_task(runtime, codec, meta, task, args, path)
+            rows = [json.loads(line) for line in path.read_text().splitlines()]
+            wins = sum(r["success"] for r in rows)
+            print(
+                f"{name} {task}: {wins}/{len(rows)} ({(time.monotonic() - started) / 60:.1f} min)", flush=True
+            )
+
+
+def read_episodes(out: Path, variant: str) -> dict[tuple[str, int], dict]:
+    """Every episode record of ``variant``, by (task, episode)."""
+    records = {}
+    for path in sorted((out / variant).glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            records[(row["task"], row["episode"])] = row
+    return records
+
+
+def binomial_se(successes: list[bool]) -> float:
+    """Standard error of a success rate: sqrt(p (1 - p) / n)."""
+    p = float(np.mean(successes))
+    return math.sqrt(p * (1 - p) / len(successes))
+
+
+def paired(base: dict, other: dict, keys: list) -> dict[str, float]:
+    """Mean and standard error of the per-episode difference ``other - base`` on shared ``keys``."""
+    diff = np.array([float(other[k]["success"]) - float(base[k]["success"]) for k in keys])
+    se = float(diff.std(ddof=1) / math.sqrt(len(diff))) if len(diff) > 1 else float("nan")
+    return {
+        "diff": float(diff.mean()),
+        "diff_se": se,
+        "discordant": int(np.count_nonzero(diff)),
+        "n": len(diff),
+    }
+
+
+def held_out(runtimes: dict[str, Any], codec: Codec, meta: dict, frames: int) -> tuple[dict, dict]:
+    """Warm latency per chunk (interleaved, one held-out observation); held-out action MSE vs the expert."""
+    from edgecompress.measure.latency import time_calls
+    from edgecompress.models.policy_data import load_demonstrations
+
+    _, val = load_demonstrations(DEMOS).split()
+    sample = val.sample(frames)
+    shape = (1, int(meta["chunk_size"]), int(meta["max_action_dim"]))
+    inputs = [
+        (
+            observation(
+                codec, sample.images[i], sample.instructions[int(sample.task_ids[i])], sample.states[i]
+            ),
+            chunk_noise(0, i, 0, shape),
+        )
+        for i in range(len(sample))
+    ]
+    truth = sample.chunks(int(meta["chunk_size"]))
+    mse = {}
+    for name, runtime in runtimes.items():
+        predicted = np.stack([codec.unaction(runtime(o, n)[0]) for o, n in inputs])
+        mse[name] = float(np.mean((predicted - truth) ** 2))
+    first = inputs[0]
+    calls = {name: (lambda r=runtime: r(*first)) for name, runtime in runtimes.items()}
+    latency = {name: vars(lat) for name, lat in time_calls(calls, warmup=10, iterations=100).items()}
+    return latency, mse
+
+
+def summary(args: argparse.Namespace) -> None:
+    """Success, paired differences, latency and FLOPs of every variant found under ``args.out``."""
+    out, policy, artifacts = Path(args.out), Path(args.policy), Path(args.artifacts)
+    variants = [v for v in args.variants if (out / v).is_dir()]
+    episodes = {v: read_episodes(out, v) for v in variants}
+    base = episodes[variants[0]]
+    from edgecompress.models.smolvla import load_smolvla
+    from edgecompress.report import Report
+
+    codec, meta = Codec.load(policy), load_smolvla(policy).meta()
+    runtimes = {v: load_runtime(v, policy, artifacts) for v in variants}
+    latency, mse = held_out(runtimes, codec, meta, args.frames)
+    rows = []
+    for name in variants:
+        records = episodes[name]
+        keys = sorted(set(records) & set(base))
+        tasks = sorted({t for t, _ in keys}, key=list(DEFAULT_TASKS).index)
+        wins = [bool(records[k]["success"]) for k in keys]
+        row: dict[str, Any] = {
+            "variant": name,
+            "episodes": len(keys),
+            "success": float(np.mean(wins)),
+            "success_se": binomial_se(wins),
+            "per_task": {
+                t: {
+                    "success": float(np.mean([records[k]["success"] for k in keys if k[0] == t])),
+                    "episodes": sum(1 for k in keys if k[0] == t),
+                    **paired(base, records, [k for k in keys if k[0] == t]),
+                }
+                for t in tasks
+            },
+            **paired(base, records, keys),
+            "loop_chunk_p50_ms": 1000 * float(np.median([s for k in keys for s in records[k]["chunk_s"]])),
+            "chunk_p50_ms": latency[name]["p50_ms"],
+            "chunk_p95_ms": latency[name]["p95_ms"],
+            "heldout_action_mse": mse[name],
+        }
+        if name != "pytorch":
+            result = Report.read(artifacts / name / "report.json").row("result")
+            assert result is not None
+            row["gflops"], row["params"] = result.gflops, result.params
+        rows.append(row)
+    write_summary(out, rows, args)
+
+
+def write_summary(out: Path, rows: list[dict], args: argparse.Namespace) -> None:
+    """``summary.json`` and ``summary.md`` (ratios to the first variant)."""
+    import openvino
+    import torch
+
+    (out / "summary.json").write_text(json.dumps(rows, indent=1) + "\n")
+    base = rows[0]
+    lines = [
+        f"Command: `python {' '.join(sys.argv)}`",
+        f"Machine: {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"OpenVINO {openvino.__version__.split('-')[0]}",
+        "",
+        "| variant | episodes | success ± SE | paired diff ± SE (discordant) | GFLOPs/chunk (of base) "
+        "| loop chunk p50 ms (×) | warm chunk p50 ms (×) | held-out action MSE |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        flops = (
+            f"{r['gflops']:.4f} ({r['gflops'] / base['gflops']:.1%})"
+            if "gflops" in r and "gflops" in base
+            else "–"
+        )
+        lines.append(
+            f"| {r['variant']} | {r['episodes']} | {r['success']:.3f} ± {r['success_se']:.3f} | "
+            f"{r['diff']:+.3f} ± {r['diff_se']:.3f} ({r['discordant']}) | {flops} | "
+            f"{r['loop_chunk_p50_ms']:.2f} ({base['loop_chunk_p50_ms'] / r['loop_chunk_p50_ms']:.2f}×) | "
+            f"{r['chunk_p50_ms']:.2f} ({base['chunk_p50_ms'] / r['chunk_p50_ms']:.2f}×) | "
+            f"{r['heldout_action_mse']:.4f} |"
+        )
+    lines += [
+        "",
+        "| variant | " + " | ".join(rows[0]["per_task"]) + " |",
+        "|---|" + "---|" * len(rows[0]["per_task"]),
+    ]
+    for r in rows:
+        cells = [
+            f"{v['success']:.2f} ({v['diff']:+.2f} ± {v['diff_se']:.2f}, n {v['episodes']})"
+            for v in r["per_task"].values()
+        ]
+        lines.append(f"| {r['variant']} | " + " | ".join(cells) + " |")
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("step", choices=["compile", "run", "summary"])
+    parser.add_argument("--policy", default="runs/smolvla-mw/policy")
+    parser.add_argument("--variant", action="append", default=[], help="compile: name=recipe")
+    parser.add_argument("--variants", nargs="+", default=["baseline"], help="run/summary (first: the base)")
+    parser.add_argument("--tasks", nargs="+", default=list(DEFAULT_TASKS))
+    parser.add_argument("--episodes", type=int, default=50)
+    parser.add_argument("--first", type=int, default=0, help="first episode index (pilot: 0)")
+    parser.add_argument("--execute", type=int, default=4, help="actions executed per chunk")
+    parser.add_argument("--seed", type=int, default=100_000, help="layout seed: seed + episode")
+    parser.add_argument("--frames", type=int, default=200, help="summary: held-out frames for the MSE")
+    parser.add_argument("--target", default="x86-cpu")
+    parser.add_argument("--artifacts", default=str(ARTIFACTS))
+    parser.add_argument("--out", default="bench/results/smolvla-mw")
+    args = parser.parse_args()
+    if args.step == "compile":
+        compile_variants(Path(args.policy), args.variant, args.target, Path(args.artifacts))
+    elif args.step == "run":
+        run(args)
+    else:
+        summary(args)
+
+
+if __name__ == "__main__":
+    main()
