@@ -94,47 +94,49 @@ def chunk_noise(seed: int, episode: int, chunk: int, shape: tuple[int, ...]) -> 
     return np.random.default_rng([seed + episode, chunk]).standard_normal(shape).astype(np.float32)
 
 
-def run_task(runtime: Any, codec: Codec, meta: dict, task: str, args: argparse.Namespace, out: Path) -> None:
-    """Episodes ``args.first .. args.episodes - 1`` of ``task``; one JSON line each, appended to ``out``."""
+def run_episode(runtime: Any, env: Any, codec: Codec, shape: tuple, episode: int, args: Any) -> dict:
+    """One seeded episode driven by ``runtime``: success, steps and the wall time of every chunk."""
+    obs, success, done, steps, latencies = env.reset(seed=args.seed + episode), False, False, 0, []
+    while not done:
+        observed = observation(codec, obs["image"], obs["instruction"], obs["state"])
+        noise = chunk_noise(args.seed, episode, len(latencies), shape)
+        started = time.perf_counter()
+        actions = runtime(observed, noise)
+        latencies.append(time.perf_counter() - started)
+        for action in codec.unaction(actions[0, : args.execute]):
+            obs, success, done = env.step(action)
+            steps += 1
+            if done:
+                break
+    return {"seed": args.seed + episode, "success": success, "steps": steps, "chunk_s": latencies}
+
+
+def run_task(runtimes: dict[str, Any], codec: Codec, meta: dict, task: str, args: Any) -> None:
+    """Episodes ``args.first .. args.episodes - 1`` of ``task``, each by every variant in turn (so the
+    variants share the machine's load as well as the seeds); one JSON line per episode and variant,
+    appended to ``args.out/<variant>/<task>.jsonl``; episodes already there are skipped (resume)."""
     shape = (1, int(meta["chunk_size"]), int(meta["max_action_dim"]))
+    paths = {name: Path(args.out) / name / f"{task}.jsonl" for name in runtimes}
+    done_before = {
+        name: {json.loads(line)["episode"] for line in path.read_text().splitlines()}
+        if path.exists()
+        else set()
+        for name, path in paths.items()
+    }
     env = make_env(task, seed=args.seed)
-    done_before = (
-        {json.loads(line)["episode"] for line in out.read_text().splitlines()} if out.exists() else set()
-    )
     try:
         for episode in range(args.first, args.episodes):
-            if episode in done_before:
-                continue
-            obs, success, done, steps, chunks, latencies = (
-                env.reset(seed=args.seed + episode),
-                False,
-                False,
-                0,
-                0,
-                [],
-            )
-            while not done:
-                observed = observation(codec, obs["image"], obs["instruction"], obs["state"])
-                noise = chunk_noise(args.seed, episode, chunks, shape)
-                started = time.perf_counter()
-                actions = runtime(observed, noise)
-                latencies.append(time.perf_counter() - started)
-                chunks += 1
-                for action in codec.unaction(actions[0, : args.execute]):
-                    obs, success, done = env.step(action)
-                    steps += 1
-                    if done:
-                        break
-            record = {
-                "task": task,
-                "episode": episode,
-                "seed": args.seed + episode,
-                "success": success,
-                "steps": steps,
-                "chunk_s": latencies,
-            }
-            with out.open("a") as file:
-                file.write(json.dumps(record) + "\n")
+            for name, runtime in runtimes.items():
+                if episode in done_before[name]:
+                    continue
+                record = {
+                    "task": task,
+                    "episode": episode,
+                    **run_episode(runtime, env, codec, shape, episode, args),
+                }
+                paths[name].parent.mkdir(parents=True, exist_ok=True)
+                with paths[name].open("a") as file:
+                    file.write(json.dumps(record) + "\n")
     finally:
         env.close()
 
@@ -146,18 +148,15 @@ def run(args: argparse.Namespace) -> None:
     from edgecompress.models.smolvla import load_smolvla
 
     meta = load_smolvla(policy).meta()
-    for name in args.variants:
-        runtime = load_runtime(name, policy, Path(args.artifacts))
-        for task in args.tasks:
-            path = Path(args.out) / name / f"{task}.jsonl"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            started = time.monotonic()
-            run_task(runtime, codec, meta, task, args, path)
-            rows = [json.loads(line) for line in path.read_text().splitlines()]
-            wins = sum(r["success"] for r in rows)
-            print(
-                f"{name} {task}: {wins}/{len(rows)} ({(time.monotonic() - started) / 60:.1f} min)", flush=True
-            )
+    runtimes = {name: load_runtime(name, policy, Path(args.artifacts)) for name in args.variants}
+    for task in args.tasks:
+        started = time.monotonic()
+        run_task(runtimes, codec, meta, task, args)
+        for name in runtimes:
+            rows = (Path(args.out) / name / f"{task}.jsonl").read_text().splitlines()
+            wins = sum(json.loads(line)["success"] for line in rows)
+            print(f"{name} {task}: {wins}/{len(rows)}", flush=True)
+        print(f"{task}: {(time.monotonic() - started) / 60:.1f} min", flush=True)
 
 
 def read_episodes(out: Path, variant: str) -> dict[tuple[str, int], dict]:
