@@ -296,8 +296,8 @@ def write_summary(out: Path, rows: list[dict], args: argparse.Namespace) -> None
     ]
     for r in rows:
         cells = [
-            f"{v['success']:.2f} ({v['diff']:+.2f} ± {v['diff_se']:.2f}, n {v['episodes']})"
-            for v in r["per_task"].values()
+            f"{v['success']:.2f} ({v['diff']:+.2f} ± {v['diff_se']:.2f}, n {v['episodes']})" if v else "–"
+            for v in (r["per_task"].get(task) for task in rows[0]["per_task"])
         ]
         lines.append(f"| {r['variant']} | " + " | ".join(cells) + " |")
     (out / "summary.md").write_text("\n".join(lines) + "\n")
