@@ -29,22 +29,32 @@ import numpy as np
 STEM = ["/model.0/conv/Conv/WithoutBiases", "/model.1/conv/Conv/WithoutBiases"]
 
 
-def interleaved_ms(requests: dict[str, Any], batch: np.ndarray, rounds: int = 10, runs: int = 40) -> dict:
-    """Median of per-round medians (ms) and the fastest round of each request, timed in turn."""
-    for request in requests.values():
+def interleaved_ms(requests: dict[str, tuple[Any, np.ndarray]], rounds: int = 10, runs: int = 40) -> dict:
+    """Per-round medians (ms) of requests timed in turn, each fed its own input.
+
+    Per request: the median and the fastest of its round medians, and ``x_first``, the median over
+    rounds of the first request's round median over this one's (paired by round, so a slow stretch of
+    the machine slows both sides of each ratio).
+    """
+    for request, batch in requests.values():
         for _ in range(30):
             request.infer({0: batch})
     medians: dict[str, list[float]] = {name: [] for name in requests}
     for _ in range(rounds):
-        for name, request in requests.items():
+        for name, (request, batch) in requests.items():
             times = []
             for _ in range(runs):
                 start = time.perf_counter()
                 request.infer({0: batch})
                 times.append(time.perf_counter() - start)
             medians[name].append(float(np.median(times)) * 1e3)
+    first = np.array(next(iter(medians.values())))
     return {
-        name: {"median_ms": round(float(np.median(v)), 3), "min_round_ms": round(min(v), 3)}
+        name: {
+            "median_ms": round(float(np.median(v)), 3),
+            "min_round_ms": round(min(v), 3),
+            "x_first": round(float(np.median(first / np.array(v))), 3),
+        }
         for name, v in medians.items()
     }
 
@@ -111,7 +121,7 @@ def main() -> None:
     result["executed_precision"] = (
         compiled["2 threads (target)"].get_property("INFERENCE_PRECISION_HINT").to_string()
     )
-    result["threads"] = interleaved_ms({k: v.create_infer_request() for k, v in compiled.items()}, batch)
+    result["threads"] = interleaved_ms({k: (v.create_infer_request(), batch) for k, v in compiled.items()})
 
     spec = load_calibration_spec("default").model_copy(update={"count": 32})
     calibration = build_calibration_set(args.data, spec, args.imgsz).inputs
@@ -127,8 +137,8 @@ def main() -> None:
             fast_bias_correction=True,
             ignored_scope=nncf.IgnoredScope(names=decode_scope_names(model) + extra, validate=False),
         )
-        requests[name] = core.compile_model(quantized, "CPU", config).create_infer_request()
-    result["stem"] = interleaved_ms(requests, batch)
+        requests[name] = (core.compile_model(quantized, "CPU", config).create_infer_request(), batch)
+    result["stem"] = interleaved_ms(requests)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("isa", "executed_precision", "threads", "stem")}, indent=1))
     print(json.dumps(result["profile"]["share_by_type"], indent=1))

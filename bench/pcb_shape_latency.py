@@ -1,21 +1,23 @@
 """Latency of smaller shapes derived from the DeepPCB headline, before any training (issue #12).
 
 Which further cut would take the headline (3.98x the default export) clearly past 4x? Each variant is
-the headline checkpoint changed one way, lowered to OpenVINO INT8 (64 calibration images, no bias
-correction: accuracy is not the point) and timed interleaved with the headline itself:
+the headline checkpoint changed one way, lowered to OpenVINO INT8 (64 calibration images, the
+backend's default bias correction, no per-model choice: accuracy is not scored) and timed interleaved
+with the headline itself:
 
 - ``cut F@layer=W``: the compiler's ``bn_prune`` on the headline, the global |γ| cut removing a further
   fraction F of its FLOPs, with ``layer_widths`` (the named convs cut to W channels, lowest |γ| first):
   the stem convs (model.0, model.1) take 15.5 % of the INT8 IR's time and the global cut leaves them
-  whole (F = 0.000001 cuts nothing else);
+  whole (with a tiny F the FLOPs bisection still takes a few low-|γ| channels elsewhere, its
+  smallest step);
 - ``imgsz S``: the headline itself at a square input side S.
 
-    python bench/pcb_shape_latency.py --model bench/models/pcb-yolov8n-compressed.pt \
-        --data runs/pcb-data/data.yaml --out bench/results/pcb-shape-latency.json
+    python bench/pcb_shape_latency.py --model bench/models/pcb-yolov8n-prune-g75-r24b.pt \
+        --data runs/pcb-data/data.yaml --sizes 288 --out bench/results/pcb-shape-latency.json
 
-Timing: 20 interleaved rounds of 60 runs each after 30 warm-up runs; per-round medians, and the
-speed-up over the headline paired by round;
-the x86-cpu target's OpenVINO settings (as bench/pcb_int8_probes.py).
+Timing: bench/pcb_int8_probes.py's ``interleaved_ms``, 20 rounds of 60 runs each after 30 warm-up
+runs, the x86-cpu target's OpenVINO settings; ``x_first`` is the speed-up over the headline, paired
+by round.
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pcb_int8_probes import interleaved_ms
 
 
 def parse_cut(spec: str) -> tuple[float, dict[str, int]]:
@@ -86,7 +92,7 @@ def main() -> None:
         params, gflops = variant.complexity(side)
         rows[name] = {"params_m": round(params / 1e6, 3), "gflops": round(gflops, 3), "imgsz": side}
         print(name, rows[name], flush=True)
-    timings = interleaved_per_input(requests)
+    timings = interleaved_ms(requests, rounds=20, runs=60)
     for name, row in rows.items():
         row.update(timings[name])
         print(name, row, flush=True)
@@ -99,39 +105,6 @@ def main() -> None:
         "command": "python bench/pcb_shape_latency.py " + " ".join(sys.argv[1:]),
     }
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-
-
-def interleaved_per_input(requests: dict[str, tuple[Any, Any]], rounds: int = 20, runs: int = 60) -> dict:
-    """Per-round medians (ms) of requests timed in turn, each fed its own input (sides differ).
-
-    ``x_headline`` is the median over rounds of the first request's round median over this one's
-    (paired by round, so a slow stretch of the machine slows both sides of each ratio).
-    """
-    import time
-
-    import numpy as np
-
-    for request, batch in requests.values():
-        for _ in range(30):
-            request.infer({0: batch})
-    medians: dict[str, list[float]] = {name: [] for name in requests}
-    for _ in range(rounds):
-        for name, (request, batch) in requests.items():
-            times = []
-            for _ in range(runs):
-                start = time.perf_counter()
-                request.infer({0: batch})
-                times.append(time.perf_counter() - start)
-            medians[name].append(float(np.median(times)) * 1e3)
-    first = np.array(next(iter(medians.values())))
-    return {
-        name: {
-            "median_ms": round(float(np.median(v)), 3),
-            "min_round_ms": round(min(v), 3),
-            "x_headline": round(float(np.median(first / np.array(v))), 3),
-        }
-        for name, v in medians.items()
-    }
 
 
 if __name__ == "__main__":

@@ -46,8 +46,8 @@ class BNPruneConfig(PassConfig):
     layer_widths: dict[str, int] = Field(
         default_factory=dict,
         description="output channels to keep in these convs (module name of a conv or of the block holding "
-        "it, e.g. model.0), lowest |γ| removed; overrides the criterion there (the global |γ| cut leaves a "
-        "stem whose γ are large whole)",
+        "it, e.g. model.0; a multiple of round_to), lowest |γ| removed; overrides the criterion there "
+        "(the global |γ| cut leaves a stem whose γ are large whole)",
     )
     search_seconds: float = Field(600, gt=0, description="stop torch-pruning's graph search after this")
     search_memory_gb: float = Field(8, gt=0, description="stop the graph search when it grows memory by this")
