@@ -26,7 +26,7 @@ def exploded_terms(losses: dict[str, Any], limit: float) -> dict[str, float]:
 class TrainingGuard:
     """Per-trainer state: the calibration batches, the last good epoch, where training diverged."""
 
-    def __init__(self, precise_bn: int = 64, diverge_loss: float = 1.0e5) -> None:
+    def __init__(self, precise_bn: int = 256, diverge_loss: float = 1.0e5) -> None:
         self.precise_bn_images = precise_bn
         self.diverge_loss = diverge_loss
         self.good_epoch: int | None = None

@@ -39,6 +39,12 @@ class DistillConfig(TrainingConfig):
     teacher: Path | None = Field(
         None, description="CWD teacher checkpoint (default: the model as it was before compression)"
     )
+    checkpoint: Literal["last", "best"] = Field(
+        "last",
+        description="the epoch kept: `last`, the final one, or `best` by Ultralytics' val fitness (its "
+        "best.pt); val is also the split the report scores, so `best` puts a choice made on it into "
+        "the reported accuracy",
+    )
 
     @field_validator("teacher")
     @classmethod
@@ -56,7 +62,7 @@ class DistillPass(Pass):
     Config = DistillConfig
 
     def run(self, model: Any, ctx: PassContext) -> PassResult:
-        """Train ``model`` on the compile's data and return the best checkpoint's model."""
+        """Train ``model`` on the compile's data and return the kept checkpoint's model."""
         from ultralytics.nn.tasks import load_checkpoint
 
         from edgecompress.models.yolo_training import DistillationTrainer, configured, student_of
@@ -73,8 +79,8 @@ class DistillPass(Pass):
             overrides.update({"distill_model": str(Path(teacher).resolve()), "dis": config.weight})
         trainer_cls = configured(DistillationTrainer, tau=config.tau, **guard_settings(config))
         trainer = train_or_resume(trainer_cls, overrides, work, ctx.resume)
-        best, stopped = trained_checkpoint(trainer, prefer="best")
-        trained, _ = load_checkpoint(str(best))
+        kept, stopped = trained_checkpoint(trainer, prefer=config.checkpoint)
+        trained, _ = load_checkpoint(str(kept))
         from ultralytics.utils.torch_utils import unwrap_model
 
         tloss = trainer.tloss
@@ -92,6 +98,7 @@ class DistillPass(Pass):
             "tau": config.tau,
             "weight": config.weight,
             "best_fitness": float(trainer.best_fitness or 0.0),
+            "checkpoint": config.checkpoint,
             "lr0": config.lr0,
             "warmup_epochs": config.warmup_epochs,
             "precise_bn": config.precise_bn,

@@ -43,10 +43,11 @@ class TrainingConfig(PassConfig):
         "it is at least `epochs`, none when 0). Mosaic shrinks objects; ending without it matches val",
     )
     precise_bn: int = Field(
-        64,
+        256,
         ge=0,
-        description="train images (letterboxed as at deployment) to re-estimate BatchNorm statistics on "
-        "before every validation; 0 keeps the running statistics",
+        description="train images, drawn from the trainer's own (augmented) loader, to re-estimate the "
+        "BatchNorm statistics on after every epoch; 0 keeps the running statistics. 64 made the kept "
+        "model's mAP50-95 move by about a point from one draw to the next",
     )
     diverge_loss: float = Field(
         1.0e5,

@@ -82,3 +82,14 @@ def test_precise_bn_sets_the_ema_statistics_to_the_trainers_own_batches():
     per_batch_var = torch.stack([net[0](b).var(dim=(0, 2, 3), unbiased=True) for b in images.split(4)])
     assert torch.allclose(bn.running_var, per_batch_var.mean(dim=0), rtol=1e-3)
     assert not net.training
+
+
+@pytest.mark.parametrize(("prefer", "kept"), [("last", b"final epoch"), ("best", b"best epoch by val")])
+def test_a_finished_run_keeps_the_epoch_its_checkpoint_setting_names(tmp_path, prefer, kept):
+    trainer = _FakeTrainer(tmp_path, {"val/cls_loss": 3.0})
+    TrainingGuard(precise_bn=0).attach(trainer)
+    trainer.last.write_bytes(b"final epoch")
+    trainer.best.write_bytes(b"best epoch by val")
+    trainer.guard_state.check(trainer)
+    chosen, record = trained_checkpoint(trainer, prefer=prefer)
+    assert chosen.read_bytes() == kept and record is None
