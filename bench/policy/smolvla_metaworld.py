@@ -5,26 +5,24 @@ widths, as ``docs/research/smolvla/build_tiny.py`` builds it): one 64x64 camera 
 cut into 8x8 patches, 16 visual tokens after the connector, a Llama text model of 8 layers that
 SmolVLA keeps whole, an action expert at 0.75 of its width, 8-action chunks, 10 flow-matching steps.
 
-LeRobot normalizes state and actions in its processor pipeline, outside the policy; here that is
-:class:`Codec`: mean/std of the training frames, and a word-level tokenizer over the five
-instructions (the model reads token ids only). Both are saved as ``metaworld.json`` beside the
-policy's ``config.json`` so the evaluation decodes exactly what training encoded.
+LeRobot normalizes state and actions in its processor pipeline, outside the policy; here that is the
+package's :class:`~edgecompress.models.smolvla_data.Codec`: mean/std of the training frames, and a
+word-level tokenizer over the five instructions (ids 3-18 of the 64-token vocabulary, pad 2; the model
+reads token ids only). It is saved as ``codec.json`` beside the policy's ``config.json``, so the
+evaluation decodes exactly what training encoded and ``edgecompress compile --data`` can encode the demos.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgecompress.models.smolvla_data import Codec
+
 CAMERA = "observation.images.corner"
-CODEC_FILE = "metaworld.json"
 VOCAB_SIZE = 64
 PAD_ID = 2  # the SmolVLM text config's pad token
-FIRST_WORD_ID = 3
 LANG_LENGTH = 8
 
 # SmolVLM at small widths: SigLIP-style tower at 64 px, a SmolLM2-style Llama text model
@@ -61,61 +59,9 @@ SMALL_VLM: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class Codec:
-    """What LeRobot's pre/post-processors do for this policy: tokens, state and action normalization."""
-
-    vocab: list[str]
-    state_mean: list[float]
-    state_std: list[float]
-    action_mean: list[float]
-    action_std: list[float]
-
-    @classmethod
-    def fit(cls, instructions: list[str], states: np.ndarray, actions: np.ndarray) -> Codec:
-        """Vocabulary of ``instructions``' words; mean/std of the training states and actions."""
-        words = sorted({w for text in instructions for w in text.lower().split()})
-        if FIRST_WORD_ID + len(words) >= VOCAB_SIZE - 1:
-            raise ValueError(f"{len(words)} words do not fit the {VOCAB_SIZE}-token vocabulary")
-        std = lambda a: np.maximum(a.std(0), 1e-3).tolist()  # noqa: E731
-        return cls(words, states.mean(0).tolist(), std(states), actions.mean(0).tolist(), std(actions))
-
-    def tokens(self, instruction: str) -> tuple[np.ndarray, np.ndarray]:
-        """(1, LANG_LENGTH) int64 ids and bool mask of ``instruction`` (unknown words are refused)."""
-        ids = [FIRST_WORD_ID + self.vocab.index(w) for w in instruction.lower().split()][:LANG_LENGTH]
-        tokens = np.full((1, LANG_LENGTH), PAD_ID, np.int64)
-        tokens[0, : len(ids)] = ids
-        return tokens, np.arange(LANG_LENGTH)[None] < len(ids)
-
-    def state(self, state: np.ndarray) -> np.ndarray:
-        """Normalized state, float32."""
-        return ((state - np.asarray(self.state_mean)) / np.asarray(self.state_std)).astype(np.float32)
-
-    def action(self, action: np.ndarray) -> np.ndarray:
-        """Normalized action, float32."""
-        return ((action - np.asarray(self.action_mean)) / np.asarray(self.action_std)).astype(np.float32)
-
-    def unaction(self, action: np.ndarray) -> np.ndarray:
-        """The policy's normalized action back in the simulator's units."""
-        return (action * np.asarray(self.action_std) + np.asarray(self.action_mean)).astype(np.float32)
-
-    def save(self, folder: Path) -> None:
-        """Write ``metaworld.json`` into the policy folder."""
-        (folder / CODEC_FILE).write_text(json.dumps(self.__dict__, indent=1) + "\n")
-
-    @classmethod
-    def load(cls, folder: Path) -> Codec:
-        """Read ``metaworld.json`` from the policy folder."""
-        return cls(**json.loads((folder / CODEC_FILE).read_text()))
-
-
 def observation(codec: Codec, image: np.ndarray, instruction: str, state: np.ndarray) -> Any:
     """One simulator observation as the package's SmolVLA ``Observation`` (images in [0, 1], B = 1)."""
-    from edgecompress.models.smolvla_observation import Observation
-
-    pixels = (image.astype(np.float32) / 255.0).transpose(2, 0, 1)[None]
-    tokens, mask = codec.tokens(instruction)
-    return Observation((np.ascontiguousarray(pixels),), tokens, mask, codec.state(state)[None])
+    return codec.observation(image, instruction, state, LANG_LENGTH)
 
 
 def small_smolvla_config(image_size: int, state_dim: int, action_dim: int, horizon: int) -> Any:

@@ -23,6 +23,8 @@ Three steps, each its own sub-command so they can run apart (and episodes can be
     python bench/policy/smolvla_metaworld_eval.py run --variants baseline small --tasks push-v3 \
         --episodes 50 --out bench/results/smolvla-mw
     python bench/policy/smolvla_metaworld_eval.py summary --out bench/results/smolvla-mw
+    python bench/policy/smolvla_metaworld_eval.py heldout --variants baseline flops30 \
+        --target bench/policy/x86-cpu-1thread.yaml        # held-out action MSE only, no episodes
 """
 
 from __future__ import annotations
@@ -45,12 +47,17 @@ sys.path.insert(0, str(HERE))
 from metaworld_env import DEFAULT_TASKS, make_env  # noqa: E402
 from smolvla_metaworld import Codec, observation  # noqa: E402
 
+from edgecompress.models.policy_data import load_demonstrations  # noqa: E402
+
 ARTIFACTS = Path("runs/smolvla-mw/artifacts")
 DEMOS = HERE / "data" / "metaworld-demos.npz"
 
 
-def compile_variants(policy: Path, variants: list[str], target: str, artifacts: Path) -> None:
-    """``edgecompress compile`` of each ``name=recipe`` into ``artifacts/name`` (the CLI, as users run it)."""
+def compile_variants(
+    policy: Path, variants: list[str], target: str, artifacts: Path, data: str | None = None
+) -> None:
+    """``edgecompress compile`` of each ``name=recipe`` into ``artifacts/name`` (the CLI, as users run it),
+    with ``--data`` when given (calibration on the demos, and what a recovery stage trains on)."""
     for item in variants:
         name, _, recipe = item.partition("=")
         command = [
@@ -66,6 +73,7 @@ def compile_variants(policy: Path, variants: list[str], target: str, artifacts: 
             "--out",
             str(artifacts / name),
             "--force",
+            *(["--data", data] if data else []),
         ]
         print("$ " + " ".join(command), flush=True)
         started = time.monotonic()
@@ -190,20 +198,11 @@ def paired(base: dict, other: dict, keys: list) -> dict[str, float]:
 def held_out(runtimes: dict[str, Any], codec: Codec, meta: dict, frames: int) -> tuple[dict, dict]:
     """Warm latency per chunk (interleaved, one held-out observation); held-out action MSE vs the expert."""
     from edgecompress.measure.latency import time_calls
-    from edgecompress.models.policy_data import load_demonstrations
 
     _, val = load_demonstrations(DEMOS).split()
     sample = val.sample(frames)
     shape = (1, int(meta["chunk_size"]), int(meta["max_action_dim"]))
-    inputs = [
-        (
-            observation(
-                codec, sample.images[i], sample.instructions[int(sample.task_ids[i])], sample.states[i]
-            ),
-            chunk_noise(0, i, 0, shape),
-        )
-        for i in range(len(sample))
-    ]
+    inputs = held_out_inputs(codec, sample, shape)
     truth = sample.chunks(int(meta["chunk_size"]))
     mse = {}
     for name, runtime in runtimes.items():
@@ -213,6 +212,43 @@ def held_out(runtimes: dict[str, Any], codec: Codec, meta: dict, frames: int) ->
     calls = {name: (lambda r=runtime: r(*first)) for name, runtime in runtimes.items()}
     latency = {name: vars(lat) for name, lat in time_calls(calls, warmup=10, iterations=100).items()}
     return latency, mse
+
+
+def heldout(args: argparse.Namespace) -> None:
+    """Held-out action MSE vs the expert of each variant's artifact, without episodes: the graphs run on
+    ``--target``'s threads (e.g. ``bench/policy/x86-cpu-1thread.yaml``), no latency is timed."""
+    from edgecompress.config import load_target
+    from edgecompress.models.smolvla import load_smolvla
+    from edgecompress.runtime.smolvla import load_smolvla_runtime
+
+    policy, artifacts, profile = Path(args.policy), Path(args.artifacts), load_target(args.target)
+    codec, meta = Codec.load(policy), load_smolvla(policy).meta()
+    _, val = load_demonstrations(DEMOS).split()
+    sample = val.sample(args.frames)
+    truth = sample.chunks(int(meta["chunk_size"]))
+    shape = (1, int(meta["chunk_size"]), int(meta["max_action_dim"]))
+    rows = {}
+    for name in args.variants:
+        runtime = load_smolvla_runtime(artifacts / name / profile.backend, profile)
+        predicted = np.stack(
+            [codec.unaction(runtime(o, n)[0]) for o, n in held_out_inputs(codec, sample, shape)]
+        )
+        rows[name] = {"heldout_action_mse": float(np.mean((predicted - truth) ** 2)), "frames": len(sample)}
+        print(json.dumps({"variant": name, **rows[name]}), flush=True)
+    (artifacts / "heldout.json").write_text(json.dumps(rows, indent=1) + "\n")
+
+
+def held_out_inputs(codec: Codec, sample: Any, shape: tuple[int, ...]) -> list[tuple[Any, np.ndarray]]:
+    """(observation, noise) of every held-out frame of ``sample``: noise ``default_rng([0 + i, 0])``."""
+    return [
+        (
+            observation(
+                codec, sample.images[i], sample.instructions[int(sample.task_ids[i])], sample.states[i]
+            ),
+            chunk_noise(0, i, 0, shape),
+        )
+        for i in range(len(sample))
+    ]
 
 
 def summary(args: argparse.Namespace) -> None:
@@ -306,7 +342,7 @@ def write_summary(out: Path, rows: list[dict], args: argparse.Namespace) -> None
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("step", choices=["compile", "run", "summary"])
+    parser.add_argument("step", choices=["compile", "run", "summary", "heldout"])
     parser.add_argument("--policy", default="runs/smolvla-mw/policy")
     parser.add_argument("--variant", action="append", default=[], help="compile: name=recipe")
     parser.add_argument("--variants", nargs="+", default=["baseline"], help="run/summary (first: the base)")
@@ -317,13 +353,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=100_000, help="layout seed: seed + episode")
     parser.add_argument("--frames", type=int, default=200, help="summary: held-out frames for the MSE")
     parser.add_argument("--target", default="x86-cpu")
+    parser.add_argument("--data", help="compile: demonstrations .npz passed as --data (recovery recipes)")
     parser.add_argument("--artifacts", default=str(ARTIFACTS))
     parser.add_argument("--out", default="bench/results/smolvla-mw")
     args = parser.parse_args()
     if args.step == "compile":
-        compile_variants(Path(args.policy), args.variant, args.target, Path(args.artifacts))
+        compile_variants(Path(args.policy), args.variant, args.target, Path(args.artifacts), args.data)
     elif args.step == "run":
         run(args)
+    elif args.step == "heldout":
+        heldout(args)
     else:
         summary(args)
 

@@ -5,7 +5,7 @@ matching loss) on the demos' train split (``Demonstrations.split``: the last 20 
 episodes held out), action chunks as the reference VLA's (``Demonstrations.chunks``: padded with the
 episode's last action). AdamW with LeRobot's SmolVLA betas, eps and gradient clip, a linear warmup
 and cosine decay. Every ``--save-every`` steps the policy is written with ``save_pretrained`` (via
-the package's ``save_smolvla``) to ``OUT`` with ``metaworld.json`` (tokens, normalization) and
+the package's ``save_smolvla``) to ``OUT`` with ``codec.json`` (tokens, normalization) and
 ``train_state.pt`` (optimizer, step) in ``OUT/../<name>.state``; ``--resume`` continues from there.
 
     nice -n 19 python bench/policy/train_smolvla.py --demos bench/policy/data/metaworld-demos.npz \
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -26,54 +25,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from smolvla_metaworld import CAMERA, Codec, build_small_smolvla
+from smolvla_metaworld import CAMERA, LANG_LENGTH, build_small_smolvla
 
 from edgecompress.models.policy_data import load_demonstrations
 from edgecompress.models.smolvla import load_smolvla, save_smolvla
-
-
-def batches(demos, codec: Codec, horizon: int, batch: int, seed: int):  # type: ignore[no-untyped-def]
-    """Endless seeded minibatches as LeRobot's pre-processor would hand them to the policy."""
-    images = torch.from_numpy(demos.images).permute(0, 3, 1, 2).contiguous()  # uint8 (N, 3, H, W)
-    states = torch.from_numpy(codec.state(demos.states))
-    actions = torch.from_numpy(codec.action(demos.chunks(horizon)))
-    token_rows = [codec.tokens(str(t)) for t in demos.instructions]
-    tokens = torch.from_numpy(np.concatenate([t for t, _ in token_rows]))
-    masks = torch.from_numpy(np.concatenate([m for _, m in token_rows]))
-    task = torch.from_numpy(demos.task_ids.astype(np.int64))
-    rng = np.random.default_rng(seed)
-    while True:
-        for _start in range(0, len(demos) - batch + 1, batch):
-            rows = torch.from_numpy(rng.permutation(len(demos))[:batch])
-            yield {
-                CAMERA: images[rows].float() / 255.0,
-                "observation.state": states[rows],
-                "observation.language.tokens": tokens[task[rows]],
-                "observation.language.attention_mask": masks[task[rows]],
-                "action": actions[rows],
-            }
-
-
-def lr_at(step: int, base: float, warmup: int, progress: float) -> float:
-    """Linear warmup, then cosine decay to a tenth of ``base`` at ``progress`` 1 (steps or minutes)."""
-    if step < warmup:
-        return base * (step + 1) / warmup
-    progress = min(1.0, progress)
-    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-@torch.no_grad()
-def val_loss(policy, demos, codec: Codec, horizon: int, frames: int = 256) -> float:  # type: ignore[no-untyped-def]
-    """LeRobot's training loss on ``frames`` held-out frames, with fixed noise and times."""
-    policy.eval()
-    gen = torch.Generator().manual_seed(0)
-    batch = next(batches(demos.sample(frames), codec, horizon, frames, seed=0))
-    shape = (frames, horizon, policy.config.max_action_dim)
-    noise = torch.randn(shape, generator=gen)
-    times = torch.rand(frames, generator=gen) * 0.999 + 0.001
-    loss, _ = policy.forward(batch, noise=noise, time=times)
-    policy.train()
-    return float(loss)
+from edgecompress.models.smolvla_data import Codec, SmolVLADemos
+from edgecompress.models.smolvla_training import adamw, held_out_loss, lr_at, train_step
 
 
 def main() -> None:
@@ -114,9 +71,11 @@ def main() -> None:
             size, demos.states.shape[1], demos.actions.shape[1], args.horizon, args.seed
         )
         step, log, saved = 0, [], None
+    data = SmolVLADemos(train, val, codec, CAMERA, args.horizon, LANG_LENGTH)
+    held = next(data.batches(val.sample(256), 256, seed=0))  # fixed held-out frames, noise and times
     policy.train()
     params = [p for p in policy.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=args.lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=1e-10)
+    optimizer = adamw(params, args.lr)
     if saved is not None:
         optimizer.load_state_dict(saved["optimizer"])
     total = sum(p.numel() for p in policy.parameters())
@@ -125,7 +84,7 @@ def main() -> None:
         f"({sum(p.numel() for p in params) / 1e6:.2f} M trained); from step {step}",
         flush=True,
     )
-    stream = batches(train, codec, args.horizon, args.batch, args.seed + step)
+    stream = data.batches(train, args.batch, args.seed + step)
     started, running = time.monotonic(), []
     before = log[-1]["minutes"] if log else 0.0  # minutes trained before a resume
     torch.manual_seed(args.seed + step)
@@ -134,19 +93,14 @@ def main() -> None:
             minutes = before + (time.monotonic() - started) / 60
             progress = max(step / args.steps, minutes / args.max_minutes)
             group["lr"] = lr_at(step, args.lr, args.warmup, progress)
-        loss, _ = policy.forward(next(stream))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 10.0)
-        optimizer.step()
+        running.append(train_step(policy, optimizer, next(stream))["loss"])
         step += 1
-        running.append(float(loss.detach()))
         out_of_time = before + (time.monotonic() - started) / 60 > args.max_minutes
         if step % args.save_every == 0 or step == args.steps or out_of_time:
             entry = {
                 "step": step,
                 "train_loss": float(np.mean(running)),
-                "val_loss": val_loss(policy, val, codec, args.horizon),
+                "val_loss": held_out_loss(policy, held),
                 "minutes": before + (time.monotonic() - started) / 60,
                 "lr": optimizer.param_groups[0]["lr"],
             }
@@ -160,7 +114,7 @@ def main() -> None:
 
 
 def save(policy, codec, out, state_file, optimizer, step, log) -> None:  # type: ignore[no-untyped-def]
-    """The policy folder (save_pretrained + metaworld.json + train_log.json) and the optimizer state."""
+    """The policy folder (save_pretrained + codec.json + train_log.json) and the optimizer state."""
     policy.eval()
     save_smolvla(policy, out)
     codec.save(out)

@@ -1,9 +1,11 @@
 """The SmolVLA family's compile steps: graphs lowered for the denoising loop, agreement with the original.
 
-A SmolVLA compile needs no data: every row is scored on seeded synthetic observations (camera images,
-task tokens, state of the policy's shapes) with one fixed noise, against the actions of the policy as
-given, in PyTorch (``action_mse`` with ``reference: original``). Random observations prove that the
-lowered graphs compute what the policy computes; they say nothing of task success.
+Every row is scored against the actions of the policy as given, in PyTorch, with one fixed noise
+(``action_mse`` with ``reference: original``): on seeded synthetic observations (camera images, task
+tokens, state of the policy's shapes), or with ``--data`` on held-out frames of the demonstrations.
+``--data`` takes a demonstrations ``.npz`` (as the reference VLA's) that the policy folder's
+``codec.json`` encodes (:mod:`edgecompress.models.smolvla_data`); the demos' train split then
+calibrates ``layer_prune`` and trains ``policy_finetune``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from edgecompress.families.base import (
     check_float_graph_inputs,
 )
 from edgecompress.models.smolvla import SmolVLAAdapter, load_smolvla
+from edgecompress.models.smolvla_data import CODEC_FILE, SmolVLADemos, load_smolvla_demos
 from edgecompress.models.smolvla_observation import META_FILE, Observation, chunk_noise, random_observations
 from edgecompress.passes.base import PassContext
 from edgecompress.ui import foreign_output, status
@@ -63,12 +66,15 @@ class SmolVLACompile(CompileFamily):
 
     observations: list[Observation]
     noise: np.ndarray
+    demos: SmolVLADemos | None = None  # --data: calibration, training and the scored frames
     reference: list[np.ndarray] = field(default_factory=list)  # the original's actions, computed once
 
     def pass_context(self, plan: CompilePlan, adapter: Any, work: Path) -> PassContext:
-        return self.common_context(
-            plan, adapter, work, calibration=lambda count: random_observations(adapter.meta(), count, seed=1)
-        )
+        demos = self.demos
+        if demos is None:
+            calibrate = lambda count: random_observations(adapter.meta(), count, seed=1)  # noqa: E731
+            return self.common_context(plan, adapter, work, calibration=calibrate)
+        return self.common_context(plan, adapter, work, calibration=demos.calibration, demonstrations=demos)
 
     def torch_runtime(self, plan: CompilePlan, adapter: Any) -> Any:
         return adapter.torch_runtime(plan.target.threads)
@@ -111,7 +117,18 @@ class SmolVLACompile(CompileFamily):
                 f"p50 {row.latency.p50_ms:.1f} ms  {row.gflops:.2f} GFLOPs"  # type: ignore[union-attr]
             )
             rows.append(row)
-        return rows, None
+        return rows, self.data_info(plan)
+
+    def data_info(self, plan: CompilePlan) -> DataInfo | None:
+        """The scored held-out frames of ``--data`` (None for synthetic observations)."""
+        from edgecompress.report.schema import DataInfo
+
+        if self.demos is None:
+            return None
+        episodes = len(np.unique(self.demos.val.episode_ids))
+        return DataInfo(
+            data_yaml=str(plan.data), split="val", images=len(self.observations), instances=episodes
+        )
 
     def write_files(self, plan: CompilePlan, art: Path, final: Any, result: LoweredModel) -> None:
         from edgecompress.models.smolvla import save_smolvla
@@ -120,6 +137,9 @@ class SmolVLACompile(CompileFamily):
             shutil.copytree(final.checkpoint, art / MODEL_FOLDER)
         else:
             save_smolvla(final.policy, art / MODEL_FOLDER, final.kept, final.loop)
+            codec = plan.adapter.checkpoint / CODEC_FILE
+            if codec.is_file():  # the compressed policy decodes as the original does
+                shutil.copyfile(codec, art / MODEL_FOLDER / CODEC_FILE)
         meta = result.lowered.model_file.relative_to(art).as_posix()
         target = plan.target.backend
         Manifest("smolvla", target, plan.precision, meta, final.input_size, final.cameras()).write(art)
@@ -154,13 +174,29 @@ def plan_smolvla(
     from edgecompress.artifact import check_output_dir
 
     chosen = check_float_graph_inputs("SmolVLA", profile, recipe, precision, imgsz)
-    if data:
-        raise InputError(
-            "a SmolVLA compile takes no --data yet: agreement is measured on synthetic observations",
-            "drop --data",
-        )
     check_output_dir(out, force)
     adapter = load_smolvla(model)
     meta = adapter.meta()
-    observations = random_observations(meta, recipe.measure.frames or DEFAULT_FRAMES, seed=0)
-    return SmolVLACompile(observations, chunk_noise(meta, seed=0)), adapter, chosen, adapter.input_size
+    frames = recipe.measure.frames or DEFAULT_FRAMES
+    noise = chunk_noise(meta, seed=0)
+    if data:
+        demos = load_smolvla_demos(data, meta, adapter.checkpoint)
+        parts = SmolVLACompile(demos.observations(demos.val.sample(frames, seed=0)), noise, demos)
+    else:
+        _check_no_training(recipe)
+        parts = SmolVLACompile(random_observations(meta, frames, seed=0), noise)
+    return parts, adapter, chosen, adapter.input_size
+
+
+def _check_no_training(recipe: Recipe) -> None:
+    """Refuse a recipe that trains when the compile has no demonstrations."""
+    from edgecompress.passes import PASSES
+
+    for index, stage in enumerate(recipe.stages, start=1):
+        cls = PASSES[stage["pass"]]
+        settings = {k: v for k, v in stage.items() if k != "pass"}
+        if cls(cls.Config.model_validate(settings)).train_split_use():
+            raise InputError(
+                f"recipe {recipe.name}: stage {index} ({cls.name}) trains on demonstrations",
+                "pass --data DEMOS.npz (the policy folder needs its codec.json)",
+            )

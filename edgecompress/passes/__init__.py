@@ -8,6 +8,7 @@ from edgecompress.passes.distill import DistillPass
 from edgecompress.passes.feature_cache import FeatureCachePass
 from edgecompress.passes.layer_prune import LayerPrunePass
 from edgecompress.passes.mlp_prune import MlpPrunePass
+from edgecompress.passes.policy_finetune import PolicyFinetunePass
 from edgecompress.passes.resolution import ResolutionPass
 from edgecompress.passes.sparsity_train import SparsityTrainPass
 from edgecompress.passes.token_prune import TokenPrunePass
@@ -23,6 +24,7 @@ PASSES: dict[str, type[Pass]] = {
         FeatureCachePass,
         MlpPrunePass,
         ResolutionPass,
+        PolicyFinetunePass,
     )
 }
 

@@ -37,6 +37,7 @@ class PassContext:
     stages: tuple[dict[str, Any], ...] = ()  # the recipe's stages (mask-aware sparsity reads bn_prune's)
     calibration: Callable[[int], Any] | None = None  # a seeded sample of n training inputs
     candidate_latency: CandidateLatency | None = None  # time a candidate on the target
+    demonstrations: Any = None  # SmolVLA: the compile's demos, encoded for the policy (a training pass)
 
 
 class PassConfig(BaseModel):

@@ -82,3 +82,24 @@ def write_tiny_smolvla(
     with offline_vlm(SmolVLMConfig(**backbone)):
         policy = SmolVLAPolicy(config)
     return save_smolvla(policy.eval(), folder)
+
+
+def write_reaching_smolvla(folder: Path, seed: int = 0, **overrides: Any) -> Path:
+    """A tiny SmolVLA shaped for :func:`edgecompress.testing.policy.reaching_demos` (one 16x16 camera,
+    4-d state and action) with the ``codec.json`` of those demos' train split beside it."""
+    from lerobot.configs.types import FeatureType, PolicyFeature
+
+    from edgecompress.models.smolvla_data import Codec
+    from edgecompress.testing.policy import reaching_demonstrations
+
+    features = {
+        "input_features": {
+            "observation.images.top": PolicyFeature(type=FeatureType.VISUAL, shape=(3, 16, 16)),
+            "observation.state": PolicyFeature(type=FeatureType.STATE, shape=(4,)),
+        },
+        "output_features": {"action": PolicyFeature(type=FeatureType.ACTION, shape=(4,))},
+    }
+    write_tiny_smolvla(folder, seed, **{**features, **overrides})
+    train, _ = reaching_demonstrations().split()
+    Codec.fit(train.instructions, train.states, train.actions).save(folder)
+    return folder

@@ -155,7 +155,7 @@ def test_bad_smolvla_input_is_one_error_line_and_exit_code_2(
         (compile_(empty), "has no config.json"),
         (compile_(act), "is a act config, not a SmolVLA policy"),
         (compile_(tiny, "--recipe", "yolo-prune50"), "does not apply to smolvla models"),
-        (compile_(tiny, "--data", str(tmp_path / "demos.npz")), "takes no --data"),
+        (compile_(tiny, "--data", str(tmp_path / "demos.npz")), "demonstrations not found"),
         (compile_(tiny, "--precision", "int8"), "lowered at fp32"),
     ]
     monkeypatch.setattr("edgecompress.models.lerobot_compat.lerobot_version", lambda: None)
