@@ -65,7 +65,7 @@ class CompressedModelTrainer(DetectionTrainer):
     statistics before each validation and the divergence stop.
     """
 
-    guard: ClassVar[dict[str, Any]] = {"precise_bn": 256, "diverge_loss": 1.0e5}
+    guard: ClassVar[dict[str, Any]] = {"precise_bn": 256, "diverge_loss": 1.0e5, "ema_epochs": 0.0}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

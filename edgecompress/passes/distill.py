@@ -102,6 +102,7 @@ class DistillPass(Pass):
             "lr0": config.lr0,
             "warmup_epochs": config.warmup_epochs,
             "precise_bn": config.precise_bn,
+            "ema_epochs": config.ema_epochs,
             "stopped_diverging": stopped,
             "val_curve": epoch_curve(trainer),
         }

@@ -49,6 +49,12 @@ class TrainingConfig(PassConfig):
         "BatchNorm statistics on after every epoch; 0 keeps the running statistics. 64 made the kept "
         "model's mAP50-95 move by about a point from one draw to the next",
     )
+    ema_epochs: float = Field(
+        0.0,
+        ge=0,
+        description="average the weights (Ultralytics' EMA) over about this many epochs of optimizer "
+        "steps; 0 keeps Ultralytics' EMA, whose decay ramp (2,000 updates) leaves short runs un-averaged",
+    )
     diverge_loss: float = Field(
         1.0e5,
         gt=0,
@@ -103,7 +109,13 @@ def train_overrides(
 
 def guard_settings(config: TrainingConfig) -> dict[str, Any]:
     """The trainer-class settings of :class:`~edgecompress.models.training_guard.TrainingGuard`."""
-    return {"guard": {"precise_bn": config.precise_bn, "diverge_loss": config.diverge_loss}}
+    return {
+        "guard": {
+            "precise_bn": config.precise_bn,
+            "diverge_loss": config.diverge_loss,
+            "ema_epochs": config.ema_epochs,
+        }
+    }
 
 
 def rebase_checkpoint_paths(last: Path, overrides: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
 """The recovery-training guard: exploded losses stop training at the last good epoch; precise BN."""
 
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -93,3 +94,20 @@ def test_a_finished_run_keeps_the_epoch_its_checkpoint_setting_names(tmp_path, p
     trainer.guard_state.check(trainer)
     chosen, record = trained_checkpoint(trainer, prefer=prefer)
     assert chosen.read_bytes() == kept and record is None
+
+
+def test_ema_window_is_counted_in_epochs_of_optimizer_steps():
+    trainer = SimpleNamespace(train_loader=[None] * 63, accumulate=4, ema=SimpleNamespace(decay=None))
+    TrainingGuard(precise_bn=0, ema_epochs=3).set_ema_window(trainer)  # 16 steps an epoch: a 48-step window
+    assert trainer.ema.decay(0) == 0.0
+    assert trainer.ema.decay(48) == pytest.approx((1 - 1 / 48) * (1 - math.exp(-1)))
+    assert trainer.ema.decay(10_000) == pytest.approx(1 - 1 / 48)
+
+
+def test_without_ema_epochs_ultralytics_ema_is_left_alone():
+    events = []
+    trainer = SimpleNamespace(add_callback=lambda event, fn: events.append(event))
+    TrainingGuard(precise_bn=0).attach(trainer)
+    assert "on_train_start" not in events
+    TrainingGuard(precise_bn=0, ema_epochs=2).attach(trainer)
+    assert "on_train_start" in events
