@@ -56,42 +56,57 @@ class PolicyFinetunePass(Pass):
     reads_train = "labels"  # the demonstrations' actions
 
     def run(self, model: Any, ctx: PassContext) -> PassResult:
-        import torch
-
-        from edgecompress.models.smolvla_training import adamw, held_out_loss, lr_at, train_step
+        from edgecompress.models.smolvla_training import held_out_loss
 
         config: PolicyFinetuneConfig = self.config  # type: ignore[assignment]
         demos = ctx.demonstrations
         if demos is None:
             raise ValueError("policy_finetune trains on demonstrations: pass --data DEMOS.npz")
-        policy = model.policy
         pruning = model.loop.token_pruning if config.token_pruning else None
         held = next(demos.batches(demos.val.sample(config.held_out), config.held_out, seed=0))
-        before = held_out_loss(policy, held, pruning)
-        teacher = _teacher(ctx) if config.distill > 0 else None
-        params = [p for p in policy.parameters() if p.requires_grad]
-        optimizer = adamw(params, config.lr)
-        stream = demos.batches(demos.train, config.batch, config.seed)
-        torch.manual_seed(config.seed)
+        before = held_out_loss(model.policy, held, pruning)
         status(
             f"policy_finetune: held-out loss {before:.4f}; {config.steps} steps on {len(demos.train)} frames"
         )
-        policy.train()
-        started, losses, step = time.monotonic(), [], 0
-        for step in track(range(config.steps), "policy_finetune"):
-            minutes = (time.monotonic() - started) / 60
-            if config.max_minutes is not None and minutes > config.max_minutes:
-                break
-            progress = max(step / config.steps, minutes / config.max_minutes if config.max_minutes else 0.0)
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, config.lr, config.warmup, progress)
-            losses.append(train_step(policy, optimizer, next(stream), pruning, teacher, config.distill))
-        else:
-            step = config.steps
-        policy.eval()
-        after = held_out_loss(policy, held, pruning)
-        status(f"policy_finetune: {step} steps, held-out loss {before:.4f} -> {after:.4f}")
-        return PassResult(model, _details(config, before, after, step, started, losses, params, demos, model))
+        started = time.monotonic()
+        losses, params = _train(
+            model.policy, demos, config, pruning, _teacher(ctx) if config.distill > 0 else None
+        )
+        after = held_out_loss(model.policy, held, pruning)
+        status(f"policy_finetune: {len(losses)} steps, held-out loss {before:.4f} -> {after:.4f}")
+        return PassResult(model, _details(config, before, after, started, losses, params, demos, model))
+
+
+def _train(
+    policy: Any, demos: Any, config: PolicyFinetuneConfig, pruning: Any, teacher: Any
+) -> tuple[list[dict[str, float]], list[Any]]:
+    """Train ``policy`` in place for ``config.steps`` or ``config.max_minutes``; the loss terms of every
+    step and the parameters trained. A status line every tenth of the steps."""
+    import torch
+
+    from edgecompress.models.smolvla_training import adamw, lr_at, train_step
+
+    params = [p for p in policy.parameters() if p.requires_grad]
+    optimizer = adamw(params, config.lr)
+    stream = demos.batches(demos.train, config.batch, config.seed)
+    torch.manual_seed(config.seed)
+    policy.train()
+    started, losses, tenth = time.monotonic(), [], max(1, config.steps // 10)
+    for step in track(range(config.steps), "policy_finetune"):
+        minutes = (time.monotonic() - started) / 60
+        if config.max_minutes is not None and minutes > config.max_minutes:
+            break
+        progress = max(step / config.steps, minutes / config.max_minutes if config.max_minutes else 0.0)
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, config.lr, config.warmup, progress)
+        losses.append(train_step(policy, optimizer, next(stream), pruning, teacher, config.distill))
+        if (step + 1) % tenth == 0:  # logs show progress too, not only the bar
+            recent = float(np.mean([r["loss"] for r in losses[-tenth:]]))
+            status(
+                f"policy_finetune: step {step + 1}/{config.steps}, train loss {recent:.4f}, {minutes:.1f} min"
+            )
+    policy.eval()
+    return losses, params
 
 
 def _teacher(ctx: PassContext) -> Any:
@@ -107,7 +122,6 @@ def _details(
     config: PolicyFinetuneConfig,
     before: float,
     after: float,
-    steps: int,
     started: float,
     losses: list[dict[str, float]],
     params: list[Any],
@@ -121,7 +135,7 @@ def _details(
         "held_out_loss_before": round(before, 6),
         "held_out_loss_after": round(after, 6),
         "held_out_frames": min(config.held_out, len(demos.val)),
-        "steps": steps,
+        "steps": len(losses),
         "minutes": round((time.monotonic() - started) / 60, 3),
         "train_loss_first_tenth": mean(losses[:tenth], "loss"),
         "train_loss_last_tenth": mean(losses[-tenth:], "loss"),

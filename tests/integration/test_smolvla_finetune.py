@@ -109,6 +109,28 @@ def test_demos_become_lerobot_batches_and_observations_through_the_codec(reachin
     assert observation.images[0].shape == (1, 3, 16, 16) and observation.state.shape == (1, 4)
 
 
+def test_compile_with_data_trains_scores_on_held_out_frames_and_keeps_the_codec(
+    reaching: SimpleNamespace, tmp_path: Path
+) -> None:
+    from edgecompress.report import Report
+
+    recipe = tmp_path / "prune-ft.yaml"
+    recipe.write_text(
+        "stages:\n  - pass: policy_finetune\n    steps: 3\n    batch: 8\n    lr: 0.001\n    held_out: 16\n"
+        "measure:\n  baseline: false\n  frames: 2\n"
+    )
+    out = tmp_path / "art"
+    command = ["compile", str(reaching.policy), "--data", str(reaching.demos), "--recipe", str(recipe)]
+    assert main([*command, "--target", "x86-cpu-ort", "--out", str(out), "--quiet"]) == 0
+    report = Report.read(out / "report.json")
+    assert [row.name for row in report.rows] == ["1. policy_finetune", "result"]
+    assert report.data is not None and report.data.split == "val" and report.data.images == 2
+    trained = report.rows[0].details
+    assert trained["steps"] == 3 and trained["held_out_frames"] == 16
+    assert trained["held_out_loss_after"] < trained["held_out_loss_before"]
+    assert (out / "model" / "codec.json").read_bytes() == (reaching.policy / "codec.json").read_bytes()
+
+
 def test_smolvla_data_errors_are_one_line_and_exit_code_2(
     reaching: SimpleNamespace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
