@@ -6,7 +6,8 @@ augmented loader, change) and prints each epoch's in-training val mAP50-95 and t
 moved most. The spread across epochs is the noise that choosing ``best.pt`` by val picks from.
 
     python bench/precise_bn_draws.py --model bench/models/pcb-yolov8n-compressed.pt \
-        --data runs/pcb-data/data.yaml --precise-bn 64 --epochs 3 --fraction 1.0 --out bench/results/precise-bn-64.json
+        --data runs/pcb-data/data.yaml --precise-bn 64 --epochs 3 --fraction 1.0 \
+        --out bench/results/precise-bn-64.json
 """
 
 from __future__ import annotations
