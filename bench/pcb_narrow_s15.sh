@@ -15,4 +15,4 @@ stage bench/models/pcb-yolov8n-prune-g75-r24b.pt bench/recipes/pcb-narrow-r24b-s
 stage bench/models/pcb-yolov8n-narrow-s15.pt bench/recipes/pcb-recover-narrow-s15-restart1.yaml \
     bench/runs/pcb-narrow-s15-restart1 bench/models/pcb-yolov8n-narrow-s15-r24.pt
 stage bench/models/pcb-yolov8n-narrow-s15-r24.pt bench/recipes/pcb-recover-narrow-s15-restart2.yaml \
-    bench/runs/pcb-narrow-s15-restart2 bench/models/pcb-yolov8n-narrow-s15-r24-r24.pt
+    bench/runs/pcb-narrow-s15-restart2 bench/models/pcb-yolov8n-narrow-s15-r24-r12.pt
