@@ -14,9 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import xml.etree.ElementTree as ET
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+
+def op_counts(xml: Path) -> dict[str, int]:
+    """The IR's layers by type (same counts: the same graph up to weights)."""
+    return dict(sorted(Counter(layer.get("type") for layer in ET.parse(xml).getroot().iter("layer")).items()))
 
 
 def main() -> None:
@@ -48,7 +55,14 @@ def main() -> None:
         timed = interleaved_ms(requests, rounds=10, runs=60)
         runs.append({"order": order, "timings": timed})
         print(json.dumps(runs[-1]), flush=True)
-    result = {"A": str(args.first), "B": str(args.second), "runs": runs}
+    ops = {"A": op_counts(args.first), "B": op_counts(args.second)}
+    result = {
+        "A": str(args.first),
+        "B": str(args.second),
+        "same_ops": ops["A"] == ops["B"],
+        "ops": ops,
+        "runs": runs,
+    }
     args.out.write_text(json.dumps(result, indent=1) + "\n")
 
 

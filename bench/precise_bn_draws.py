@@ -5,7 +5,7 @@ statistics, re-estimated after every epoch on ``--precise-bn`` images from the t
 augmented loader, change) and prints each epoch's in-training val mAP50-95 and the BN buffers that
 moved most. The spread across epochs is the noise that choosing ``best.pt`` by val picks from.
 
-    python bench/precise_bn_draws.py --model bench/models/pcb-yolov8n-compressed.pt \
+    python bench/precise_bn_draws.py --model bench/models/pcb-yolov8n-narrow-r24b-r24-r24.pt \
         --data runs/pcb-data/data.yaml --precise-bn 64 --epochs 3 --fraction 1.0 \
         --out bench/results/precise-bn-64.json
 """
@@ -33,16 +33,14 @@ def main() -> None:
     args = parser.parse_args()
 
     from edgecompress.models.yolo_training import CompressedModelTrainer, configured
-    from edgecompress.passes.training import resolved_data_yaml
+    from edgecompress.passes.distill import DistillConfig
+    from edgecompress.passes.training import resolved_data_yaml, train_overrides
 
     work = args.work / f"pbn{args.precise_bn}"
-    overrides = {
-        "model": str(args.model), "data": str(resolved_data_yaml(args.data, work)), "epochs": args.epochs,
-        "imgsz": args.imgsz, "batch": 16, "lr0": 1e-6, "optimizer": "AdamW", "workers": 2, "device": "cpu",
-        "fraction": args.fraction, "amp": False, "plots": False, "close_mosaic": args.epochs,
-        "warmup_epochs": 0, "warmup_bias_lr": 0.0, "project": str(work.resolve()), "name": "train",
-        "exist_ok": True, "seed": 0, "deterministic": True, "val": True, "verbose": False,
-    }  # fmt: skip
+    settings = DistillConfig(
+        epochs=args.epochs, lr0=1e-6, warmup_epochs=0, close_mosaic=args.epochs, fraction=args.fraction
+    )
+    overrides = train_overrides(settings, args.model, resolved_data_yaml(args.data, work), work, args.imgsz)
     guard = {"precise_bn": args.precise_bn, "diverge_loss": 1e5}
     trainer = configured(CompressedModelTrainer, guard=guard)(overrides=overrides)
     epochs: list[dict[str, Any]] = []

@@ -1,6 +1,10 @@
 """Training-stage settings reach Ultralytics' trainer unchanged (device list for its DDP included)."""
 
 from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
 
 from edgecompress.passes.distill import DistillConfig
 from edgecompress.passes.sparsity_train import SparsityConfig
@@ -106,3 +110,33 @@ def test_a_committed_run_resumes_from_another_checkout_path(tmp_path):
     rebase_checkpoint_paths(last, {"project": str(tmp_path), "data": str(tmp_path / "d.yaml"), "lr0": 0.5})
     args = torch.load(last, weights_only=False)["train_args"]
     assert args == {"project": str(tmp_path), "data": str(tmp_path / "d.yaml"), "lr0": 0.1}
+
+
+@pytest.mark.parametrize("checkpoint", ["last", "best"])
+def test_distill_returns_the_epoch_its_checkpoint_setting_names(tmp_path, monkeypatch, checkpoint):
+    import ultralytics.nn.tasks
+
+    import edgecompress.models.yolo_training as yolo_training
+    from edgecompress.passes import distill
+
+    weights = tmp_path / "train" / "weights"
+    weights.mkdir(parents=True)
+    trainer = SimpleNamespace(
+        last=weights / "last.pt", best=weights / "best.pt", save_dir=tmp_path / "train", tloss={},
+        loss_names=(), model=torch.nn.Identity(), best_fitness=0.5,
+    )  # fmt: skip
+    trainer.last.write_bytes(b"final epoch")
+    trainer.best.write_bytes(b"best epoch by val")
+    monkeypatch.setattr(distill, "train_or_resume", lambda *args: trainer)
+    loaded = []
+    monkeypatch.setattr(ultralytics.nn.tasks, "load_checkpoint", lambda path: (loaded.append(path), None))
+    monkeypatch.setattr(yolo_training, "student_of", lambda model: torch.nn.Identity())
+    data = tmp_path / "data.yaml"
+    data.write_text("path: .\ntrain: images\nval: images\nnames: ['a']\n")
+    adapter = SimpleNamespace(with_model=lambda model, path: SimpleNamespace(checkpoint=path))
+    ctx = SimpleNamespace(work=tmp_path, adapter=adapter, data=data, imgsz=64, resume=False, teacher=None)
+    config = distill.DistillConfig(method="none", epochs=1, checkpoint=checkpoint)
+    result = distill.DistillPass(config).run(torch.nn.Identity(), ctx)
+    assert Path(loaded[0]).read_bytes() == {"last": b"final epoch", "best": b"best epoch by val"}[checkpoint]
+    assert result.details["checkpoint"] == checkpoint
+    assert distill.DistillConfig().checkpoint == "last"  # the reported accuracy involves no choice on val
