@@ -136,7 +136,8 @@ class MetaWorldEnv:
     Attributes:
         task: Meta-World task name, e.g. ``"reach-v3"``.
         seed: Seed of the layout generator.
-        image_size: Height and width of the rendered image in pixels.
+        image_size: Height of the rendered image in pixels (and its width unless ``image_width`` is set).
+        image_width: Width of the rendered image in pixels; ``None`` renders a square image.
         camera: Name of a camera in the Meta-World model (``corner``, ``corner2``, ``corner3``, ``corner4``,
             ``topview``, ``behindGripper``, ``gripperPOV``).
         max_steps: Episode length cap; ``done`` is set when it is reached (at most 500, Meta-World's own cap).
@@ -151,6 +152,7 @@ class MetaWorldEnv:
     task: str
     seed: int
     image_size: int = 64
+    image_width: int | None = None
     camera: str = DEFAULT_CAMERA
     max_steps: int = DEFAULT_MAX_STEPS
     terminate_on_success: bool = True
@@ -191,11 +193,18 @@ class MetaWorldEnv:
         if self.render:
             if not self.full_quality:
                 env.model.vis.quality.offsamples = 0  # no MSAA (must be set before the renderer exists)
-            size = self.image_size * self.supersample
-            self._renderer = mujoco.Renderer(env.model, size, size)
+            height, width = (self.supersample * n for n in self.shape)
+            buffer = env.model.vis.global_  # the offscreen buffer (640x480 in Meta-World's model)
+            buffer.offwidth, buffer.offheight = max(buffer.offwidth, width), max(buffer.offheight, height)
+            self._renderer = mujoco.Renderer(env.model, height, width)
             if not self.full_quality:
                 self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SHADOW] = 0
         env.seed(self.seed)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Height and width of the images."""
+        return self.image_size, self.image_width or self.image_size
 
     @property
     def unwrapped(self) -> Any:
@@ -230,13 +239,13 @@ class MetaWorldEnv:
     def render_image(self) -> npt.NDArray[np.uint8]:
         """Render the current scene from the camera as an upright uint8 HxWx3 image."""
         if self._renderer is None:
-            return np.zeros((self.image_size, self.image_size, 3), dtype=np.uint8)
+            return np.zeros((*self.shape, 3), dtype=np.uint8)
         self._renderer.update_scene(self._env.data, camera=self._camera_id)
         img = self._renderer.render()
         k = self.supersample
         if k > 1:
-            s = self.image_size
-            img = img.reshape(s, k, s, k, 3).mean(axis=(1, 3), dtype=np.float32).round().astype(np.uint8)
+            h, w = self.shape
+            img = img.reshape(h, k, w, k, 3).mean(axis=(1, 3), dtype=np.float32).round().astype(np.uint8)
         if self._rotate_180:
             img = img[::-1, ::-1]
         return np.ascontiguousarray(img)
@@ -265,15 +274,18 @@ def make_env(
     render: bool = True,
     supersample: int = 2,
     full_quality: bool = False,
+    image_width: int | None = None,
 ) -> MetaWorldEnv:
     """Build one Meta-World v3 task env with ``reset() -> obs`` and ``step(a) -> (obs, success, done)``.
 
-    ``obs`` is ``{"image": uint8 (S, S, 3), "state": float32 (4,), "instruction": str}``.
+    ``obs`` is ``{"image": uint8 (S, S, 3), "state": float32 (4,), "instruction": str}`` (``(S, W, 3)``
+    with ``image_width``).
     """
     return MetaWorldEnv(
         task=task,
         seed=seed,
         image_size=image_size,
+        image_width=image_width,
         camera=camera,
         max_steps=max_steps,
         render=render,
