@@ -285,6 +285,19 @@ def measure(args: argparse.Namespace, data: Path, work: Path) -> list[dict]:
     return rows
 
 
+def per_process_speedups(row: dict, peer: dict) -> list[float]:
+    """``peer``'s p50 over ``row``'s in each timing process (the two timed in the same process)."""
+    pairs = zip(peer.get("p50_ms_per_process", []), row.get("p50_ms_per_process", []), strict=True)
+    return [peer_ms / own_ms for peer_ms, own_ms in pairs]
+
+
+def speedup(row: dict, peer: dict) -> float:
+    """How many times ``peer``'s FPS ``row`` runs at: with ``--processes``, the median of the ratios paired
+    within each process (the processes move both rows together, by up to ~10 %); else the FPS ratio."""
+    paired = per_process_speedups(row, peer)
+    return float(np.median(paired)) if paired else row["fps"] / peer["fps"]
+
+
 def targets(rows: list[dict]) -> list[dict]:
     """Issue #12's three targets for every compressed row, against the baseline rows of the same run."""
     by = {r["model"]: r for r in rows}
@@ -300,19 +313,15 @@ def targets(rows: list[dict]) -> list[dict]:
                 "flops_removed": round(flops_removed, 4),
                 "map50_loss_pts": round(100 * (ref["map50"] - r["map50"]), 2),
                 "map50_95_loss_pts": round(100 * (ref["map50_95"] - r["map50_95"]), 2),
-                "x_ul_default_fps": round(r["fps"] / ul_default["fps"], 2),
-                "x_ul_int8_fps": round(r["fps"] / ul_int8["fps"], 2),
-                "x_ul_default_per_process": [
-                    round(ul / own, 2)
-                    for ul, own in zip(
-                        ul_default.get("p50_ms_per_process", []), r.get("p50_ms_per_process", []), strict=True
-                    )
-                ],
+                "x_ul_default_fps": round(speedup(r, ul_default), 2),
+                "x_ul_int8_fps": round(speedup(r, ul_int8), 2),
+                "x_ul_default_of_medians": round(r["fps"] / ul_default["fps"], 2),
+                "x_ul_default_per_process": [round(x, 2) for x in per_process_speedups(r, ul_default)],
                 "vs_ul_int8_map50_95_pts": round(100 * (r["map50_95"] - ul_int8["map50_95"]), 2),
                 "target_flops_75_at_2pts_map50": flops_removed >= 0.75 and ref["map50"] - r["map50"] <= 0.02,
-                "target_4x_ul_default_at_1pt": r["fps"] >= 4 * ul_default["fps"]
+                "target_4x_ul_default_at_1pt": speedup(r, ul_default) >= 4
                 and ref["map50_95"] - r["map50_95"] <= 0.01,
-                "target_2x_ul_int8_at_half_pt": r["fps"] >= 2 * ul_int8["fps"]
+                "target_2x_ul_int8_at_half_pt": speedup(r, ul_int8) >= 2
                 and ul_int8["map50_95"] - r["map50_95"] <= 0.005,
             }
         )
@@ -377,15 +386,16 @@ def markdown(result: dict) -> str:
     lines += [
         "",
         "| model | FLOPs removed | Δ mAP50 pts | Δ mAP50-95 pts | × UL default FPS | per process "
-        "| × UL quantize=8 FPS | vs UL int8 mAP50-95 pts | ≥75 % @ ≤2 pts | ≥4× @ ≤1 pt "
+        "| of medians | × UL quantize=8 FPS | vs UL int8 mAP50-95 pts | ≥75 % @ ≤2 pts | ≥4× @ ≤1 pt "
         "| ≥2× UL int8 @ ≤0.5 pt |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in result["targets"]:
         per_process = " / ".join(f"{v:.2f}" for v in c.get("x_ul_default_per_process", [])) or "–"
         lines.append(
             f"| {c['model']} | {100 * c['flops_removed']:.1f} % | {-c['map50_loss_pts']:+.2f} | "
             f"{-c['map50_95_loss_pts']:+.2f} | {c['x_ul_default_fps']:.2f} | {per_process} | "
+            f"{c.get('x_ul_default_of_medians', c['x_ul_default_fps']):.2f} | "
             f"{c['x_ul_int8_fps']:.2f} | "
             f"{c['vs_ul_int8_map50_95_pts']:+.2f} | "
             f"{'yes' if c['target_flops_75_at_2pts_map50'] else 'no'} | "
@@ -393,6 +403,15 @@ def markdown(result: dict) -> str:
             f"{'yes' if c['target_2x_ul_int8_at_half_pt'] else 'no'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def write_result(result: dict, args: argparse.Namespace) -> None:
+    """The run's JSON, Markdown table and Pareto plot at --out, --md and --plot."""
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    Path(args.md).write_text(markdown(result))
+    title = f"DeepPCB YOLOv8n at {result['imgsz']}, {result['environment']['cpu']}"
+    pareto_plot(result["rows"], Path(args.plot), title)
+    print(markdown(result))
 
 
 def main() -> None:
@@ -432,6 +451,11 @@ def main() -> None:
         help="time in this many fresh processes, each loading the rows in another order; a row's p50 is "
         "their median (0: time in this process)",
     )
+    parser.add_argument(
+        "--retarget",
+        type=Path,
+        help="re-derive the targets, table and plot of an earlier run's --out JSON (no building or timing)",
+    )
     parser.add_argument("--timing-worker", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--work", default="runs/pcb-ladder")
@@ -449,6 +473,12 @@ def main() -> None:
             json.loads(args.timing_worker.read_text()), Path(args.data_copy) / "data.yaml", args.iterations
         )
         args.worker_out.write_text(json.dumps(timings))
+        return
+    if args.retarget:
+        result = json.loads(args.retarget.read_text())
+        result["targets"] = targets(result["rows"])
+        result["retargeted"] = shlex.join(["python", "bench/pcb_ladder.py", *sys.argv[1:]])
+        write_result(result, args)
         return
     import openvino as ov
 
@@ -470,10 +500,7 @@ def main() -> None:
         "targets": targets(rows),
         "command": shlex.join(["python", "bench/pcb_ladder.py", *sys.argv[1:]]),
     }
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
-    Path(args.md).write_text(markdown(result))
-    pareto_plot(rows, Path(args.plot), f"DeepPCB YOLOv8n at {args.imgsz}, {result['environment']['cpu']}")
-    print(markdown(result))
+    write_result(result, args)
 
 
 if __name__ == "__main__":
