@@ -194,7 +194,10 @@ def time_rows(specs: dict[str, dict], data: Path, iterations: int) -> dict[str, 
 
     loaded = {name: row_runtime(spec) for name, spec in specs.items()}
     batches = timing_batches(data, {side for _, side in loaded.values()})
-    calls = {name: partial(runtime, batches[side]) for name, (runtime, side) in loaded.items()}
+    calls = {
+        name: partial(runtime, runtime.native_input(batches[side]))
+        for name, (runtime, side) in loaded.items()
+    }
     latency = time_calls(calls, warmup=20, iterations=iterations, rounds=10)
     return {
         name: {"p50_ms": lat.p50_ms, "p95_ms": lat.p95_ms, "fps": lat.fps} for name, lat in latency.items()

@@ -31,6 +31,10 @@ class Runtime(ABC):
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         """Run one batch."""
 
+    def native_input(self, batch: np.ndarray) -> np.ndarray:
+        """``batch`` (float32 NCHW in [0, 1]) as the model takes it; timers convert once, before timing."""
+        return batch
+
     @property
     @abstractmethod
     def version(self) -> str:

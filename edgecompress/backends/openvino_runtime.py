@@ -27,9 +27,19 @@ class OpenVINORuntime(Runtime):
         self.precision = precision
         self.device = device
         self.executed_precision = executed_precision(compiled)
+        # a model lowered with lower.input_format uint8_nhwc takes the uint8 image as it is
+        self.takes_uint8_images = compiled.input(0).get_element_type().to_string() == "u8"
+
+    def native_input(self, batch: np.ndarray) -> np.ndarray:
+        """Float NCHW in [0, 1] → uint8 NHWC for a model lowered to take images; else unchanged."""
+        if not self.takes_uint8_images or batch.dtype == np.uint8:
+            return batch
+        from edgecompress.backends.openvino_input import to_uint8_nhwc
+
+        return to_uint8_nhwc(batch)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        result = self._request.infer({0: batch})
+        result = self._request.infer({0: self.native_input(batch)})
         return np.asarray(next(iter(result.values())))
 
     @property

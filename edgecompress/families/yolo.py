@@ -11,6 +11,7 @@ import numpy as np
 
 from edgecompress.artifact import Manifest
 from edgecompress.backends import Backend
+from edgecompress.backends.openvino_input import UINT8_NHWC, use_uint8_image_input
 from edgecompress.compile_inputs import (
     accuracy_guard,
     backend_here,
@@ -108,6 +109,9 @@ class YoloCompile(CompileFamily):
                 lowered = self.backend.lower(
                     onnx, art / self.backend.name, plan.target, plan.precision, inputs, guard, choice=choice
                 )
+            if plan.recipe.lower.input_format == UINT8_NHWC:
+                use_uint8_image_input(lowered.model_file)
+                lowered.details["input_format"] = UINT8_NHWC
             result = LoweredModel(lowered, self.backend.load(lowered.model_file, plan.target, plan.precision))
         if chosen := result.lowered.details.get("bias_correction_choice"):
             scores = ", ".join(f"{name} {value:.4f}" for name, value in chosen["scores"].items())
@@ -205,6 +209,11 @@ def plan_yolo(
         raise InputError(
             f"lower.nms_free needs an end-to-end (one-to-one) head; {Path(model).name} has none",
             "drop lower.nms_free, or compile a YOLO26 / YOLOv10 model",
+        )
+    if recipe.lower.input_format == UINT8_NHWC and (device_backend or backend.name != "openvino"):
+        raise InputError(
+            f"lower.input_format {UINT8_NHWC} is for OpenVINO targets; {profile.name} lowers otherwise",
+            "drop lower.input_format, or compile for an OpenVINO target such as x86-cpu",
         )
     size = check_imgsz(imgsz, detector.stride) or recipe.measure.imgsz or detector.train_imgsz
     check_dataset(recipe, data, val)

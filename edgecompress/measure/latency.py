@@ -60,6 +60,10 @@ def time_calls(
 def measure_latency(
     runtimes: dict[str, Runtime], batch: np.ndarray, warmup: int = 10, iterations: int = 100, rounds: int = 5
 ) -> dict[str, Latency]:
-    """Time each runtime on ``batch``, alternating runtimes in ``rounds`` so machine drift hits all alike."""
-    calls = {name: partial(runtime, batch) for name, runtime in runtimes.items()}
+    """Time each runtime on ``batch``, alternating runtimes in ``rounds`` so machine drift hits all alike.
+
+    Each runtime gets ``batch`` in the form its model takes (:meth:`Runtime.native_input`), converted
+    once before timing, as a deployment feeds it.
+    """
+    calls = {name: partial(runtime, runtime.native_input(batch)) for name, runtime in runtimes.items()}
     return time_calls(calls, warmup, iterations, rounds, batch.shape[0])
