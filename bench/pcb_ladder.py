@@ -15,10 +15,12 @@ Rows:
 - ``edgecompress compile --precision int8`` of the baseline and of each ``--compressed`` checkpoint;
   ``--reuse`` times and scores the builds of an earlier run again (a quieter machine), build times
   kept from its ``--out``;
-  with ``--guarded``, accuracy-controlled INT8 rows; with ``--fp32``, OpenVINO FP32 rows of the
-  compressed checkpoints (the pruning's own accuracy, without quantization); with ``--ir``, an
-  OpenVINO IR built elsewhere (the quantization-aware-trained model of ``bench/pcb_qat.py``),
-  compiled with OpenVINO's defaults and the target's threads, params and FLOPs from its checkpoint.
+  with ``--guarded``, accuracy-controlled INT8 rows; with ``--uint8-input``, INT8 rows lowered to take
+  the letterboxed uint8 image (timed on those pixels, the float rows on the float batch); with
+  ``--fp32``, OpenVINO FP32 rows of the compressed checkpoints (the pruning's own accuracy, without
+  quantization); with ``--ir``, an OpenVINO IR built elsewhere (the quantization-aware-trained
+  model of ``bench/pcb_qat.py``), compiled with OpenVINO's defaults and the target's threads,
+  params and FLOPs from its checkpoint.
 
 Every row records the precision OpenVINO says it ran (read back from the compiled model) and the
 CPU's ISA flags. Accuracy: the shared letterbox + NMS (conf 0.001, IoU 0.7) and Ultralytics' own
@@ -53,6 +55,7 @@ UL_INT8 = "Ultralytics export quantize=8"
 EC_INT8 = "edgecompress int8, unpruned"
 
 
+UINT8_INPUT = ["lower.input_format=uint8_nhwc"]
 GUARD = [
     "lower.accuracy_guard.max_drop=0.005",
     "lower.accuracy_guard.split=train",
@@ -117,6 +120,10 @@ def build(args: argparse.Namespace, data: Path, work: Path) -> tuple[dict, dict,
     models += [
         (f"edgecompress int8 guarded (≤ 0.5 pts on train), {label}", Path(path), GUARD)
         for label, path in (item.split("=", 1) for item in args.guarded)
+    ]
+    models += [
+        (f"edgecompress int8, uint8 image input, {label}", Path(path), UINT8_INPUT)
+        for label, path in (item.split("=", 1) for item in args.uint8_input)
     ]
     models = [(name, path, extra, "int8") for name, path, extra in models]
     if args.fp32:
@@ -428,6 +435,13 @@ def main() -> None:
         default=[],
         metavar="LABEL=CHECKPOINT",
         help="also an accuracy-guarded INT8 row (NNCF accuracy control, max drop 0.005 on 200 train images)",
+    )
+    parser.add_argument(
+        "--uint8-input",
+        action="append",
+        default=[],
+        metavar="LABEL=CHECKPOINT",
+        help="also an INT8 row lowered to take the uint8 image (lower.input_format=uint8_nhwc), timed on it",
     )
     parser.add_argument(
         "--fp32", action="store_true", help="also an OpenVINO FP32 row of every --compressed checkpoint"
