@@ -3,9 +3,9 @@
 Ultralytics' export takes float32 NCHW in [0, 1], so every caller divides by 255 and transposes in
 Python before each call, and OpenVINO's INT8 graph then quantizes that float input and reorders it
 to its own channels-last layout. With OpenVINO's PrePostProcessor the conversion to float, the
-scaling and the layout change become the first ops of the graph, where the plugin fuses them with
-the input's quantization: the same outputs for the same image (uint8 pixels / 255 are what the
-float input held), less work per call.
+scaling and the layout change become the first ops of the graph, beside the input's quantization,
+and the input is a quarter of the bytes: the same outputs for the same image (uint8 pixels / 255
+are what the float input held), 1.05-1.08x faster on the DeepPCB headline (BENCHMARKS.md).
 """
 
 from __future__ import annotations
