@@ -3,7 +3,9 @@
 Two INT8 IRs with the same graph (the ladder's rows for session 14's weights and for the same weights
 with re-estimated BatchNorm statistics) ran 10-15 % apart in both session-15 ladder runs. This times
 them interleaved on one input, with the x86-cpu INT8 settings, in the orders A-B, B-A, A-B, to see
-whether that gap belongs to the IRs or to the run.
+whether that gap belongs to the IRs or to the run. An IR lowered to take uint8 images
+(``lower.input_format: uint8_nhwc``) gets the same input's pixels, so the same script pairs a float-
+and a uint8-input lowering of one model.
 
     python bench/pcb_ir_twin_timing.py runs/pcb-ladder-s15/ec-1/openvino/model.xml \
         runs/pcb-ladder-s15/ec-2/openvino/model.xml --out bench/results/pcb-ir-twin-timing.json
@@ -40,6 +42,7 @@ def main() -> None:
     from pcb_int8_probes import interleaved_ms
 
     from edgecompress.backends.openvino import load_config
+    from edgecompress.backends.openvino_runtime import OpenVINORuntime
     from edgecompress.config import load_target
 
     config = load_config(load_target("x86-cpu"), "int8")
@@ -48,9 +51,11 @@ def main() -> None:
     xmls = {"A": args.first, "B": args.second}
     runs = []
     for order in (["A", "B"], ["B", "A"], ["A", "B"]):
+        compiled = {name: core.compile_model(xmls[name], "CPU", config) for name in order}
+        # each IR on the batch as it takes it: a uint8-input IR (lower.input_format) on the same pixels
         requests = {
-            name: (core.compile_model(xmls[name], "CPU", config).create_infer_request(), batch)
-            for name in order
+            name: (model.create_infer_request(), OpenVINORuntime(model, "int8", "CPU").native_input(batch))
+            for name, model in compiled.items()
         }
         timed = interleaved_ms(requests, rounds=10, runs=60)
         runs.append({"order": order, "timings": timed})

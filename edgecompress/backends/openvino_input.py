@@ -5,7 +5,7 @@ Python before each call, and OpenVINO's INT8 graph then quantizes that float inp
 to its own channels-last layout. With OpenVINO's PrePostProcessor the conversion to float, the
 scaling and the layout change become the first ops of the graph, beside the input's quantization,
 and the input is a quarter of the bytes: the same outputs for the same image (uint8 pixels / 255
-are what the float input held), 1.05-1.08x faster on the DeepPCB headline (BENCHMARKS.md).
+are what the float input held), 1.04-1.05x faster on the DeepPCB headline timed alone (BENCHMARKS.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Ultralytics' ``DFL`` views the box logits as (batch, 4, bins, anchors), transpos
 weights are 0 … bins−1: the expected distance per box side. Exported as is, OpenVINO runs that as a
 Transpose, a Softmax, a layout Reorder and an f32 Convolution. The same expectation written as a
 softmax over the bins axis, a product with 0 … bins−1 and a sum over that axis has no transpose and no
-convolution; the outputs agree to float rounding (``export_dfl``'s test pins 1e-5).
+convolution; the outputs agree to float rounding (tests/unit/test_yolo_dfl.py pins 1e-5).
 """
 
 from __future__ import annotations

@@ -22,6 +22,8 @@ def _compile(demo_model: Path, data: Path, target: Path, out: Path, *settings: s
         str(IMGSZ),
         "--set",
         "measure.baseline=false",
+        "--set",
+        "lower.bias_correction=fast",
         *settings,
         "--out",
         str(out),
