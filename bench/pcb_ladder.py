@@ -15,8 +15,10 @@ Rows:
 - ``edgecompress compile --precision int8`` of the baseline and of each ``--compressed`` checkpoint;
   ``--reuse`` times and scores the builds of an earlier run again (a quieter machine), build times
   kept from its ``--out``;
-  with ``--guarded``, accuracy-controlled INT8 rows; with ``--uint8-input``, INT8 rows lowered to take
-  the letterboxed uint8 image (timed on those pixels, the float rows on the float batch); with
+  x86-cpu lowers them to take the letterboxed uint8 image (``lower.input_format`` auto), timed on those
+  pixels, while the Ultralytics rows get the float batch already divided and transposed (untimed);
+  with ``--guarded``, accuracy-controlled INT8 rows; with ``--float-input``, INT8 rows lowered to take
+  Ultralytics' float32 NCHW input, as x86-cpu did before session 17; with
   ``--fp32``, OpenVINO FP32 rows of the compressed checkpoints (the pruning's own accuracy, without
   quantization); with ``--ir``, an OpenVINO IR built elsewhere (the quantization-aware-trained
   model of ``bench/pcb_qat.py``), compiled with OpenVINO's defaults and the target's threads,
@@ -55,7 +57,7 @@ UL_INT8 = "Ultralytics export quantize=8"
 EC_INT8 = "edgecompress int8, unpruned"
 
 
-UINT8_INPUT = ["lower.input_format=uint8_nhwc"]
+FLOAT_INPUT = ["lower.input_format=float_nchw"]
 GUARD = [
     "lower.accuracy_guard.max_drop=0.005",
     "lower.accuracy_guard.split=train",
@@ -122,8 +124,8 @@ def build(args: argparse.Namespace, data: Path, work: Path) -> tuple[dict, dict,
         for label, path in (item.split("=", 1) for item in args.guarded)
     ]
     models += [
-        (f"edgecompress int8, uint8 image input, {label}", Path(path), UINT8_INPUT)
-        for label, path in (item.split("=", 1) for item in args.uint8_input)
+        (f"edgecompress int8, float input, {label}", Path(path), FLOAT_INPUT)
+        for label, path in (item.split("=", 1) for item in args.float_input)
     ]
     models = [(name, path, extra, "int8") for name, path, extra in models]
     if args.fp32:
@@ -437,11 +439,11 @@ def main() -> None:
         help="also an accuracy-guarded INT8 row (NNCF accuracy control, max drop 0.005 on 200 train images)",
     )
     parser.add_argument(
-        "--uint8-input",
+        "--float-input",
         action="append",
         default=[],
         metavar="LABEL=CHECKPOINT",
-        help="also an INT8 row lowered to take the uint8 image (lower.input_format=uint8_nhwc), timed on it",
+        help="also an INT8 row lowered to take Ultralytics' float NCHW input (lower.input_format=float_nchw)",
     )
     parser.add_argument(
         "--fp32", action="store_true", help="also an OpenVINO FP32 row of every --compressed checkpoint"

@@ -26,10 +26,12 @@ class Runtime(ABC):
     # the float precision the runtime reports it runs (OpenVINO: read back from the compiled model,
     # which on BF16 CPUs is bf16 unless f32 is asked for); None where the runtime cannot say
     executed_precision: str | None = None
+    # True where the model takes the letterboxed uint8 image (N, H, W, 3) instead of float NCHW
+    takes_uint8_images: bool = False
 
     @abstractmethod
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Run one batch."""
+        """Run one batch: float32 NCHW in [0, 1], or the uint8 NHWC image where ``takes_uint8_images``."""
 
     def native_input(self, batch: np.ndarray) -> np.ndarray:
         """``batch`` (float32 NCHW in [0, 1]) as the model takes it; timers convert once, before timing."""

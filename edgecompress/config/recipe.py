@@ -49,11 +49,12 @@ class LowerSettings(StrictModel):
     bias_correction_images: int = Field(
         300, ge=1, description="auto: how many train images (seed 1) score the two quantizations"
     )
-    input_format: Literal["float_nchw", "uint8_nhwc"] = Field(
-        "float_nchw",
-        description="the lowered detector's input: float32 NCHW in [0, 1] as Ultralytics exports it, or "
-        "uint8_nhwc, the letterboxed uint8 image as a camera gives it, with the scaling and layout change "
-        "in the graph (OpenVINO targets; the same outputs, less work per call)",
+    input_format: Literal["auto", "float_nchw", "uint8_nhwc"] = Field(
+        "auto",
+        description="the lowered detector's input: uint8_nhwc, the letterboxed uint8 image as a camera gives "
+        "it, with the scaling and layout change in the graph (OpenVINO targets; the same outputs, less work "
+        "per call), or float_nchw, float32 NCHW in [0, 1] as Ultralytics exports it; auto is uint8_nhwc "
+        "where OpenVINO lowers on this machine and float_nchw elsewhere",
     )
 
 

@@ -82,10 +82,25 @@ class YoloCompile(CompileFamily):
         with foreign_output():
             return adapter.export_onnx(folder, plan.imgsz, lower.simplify, lower.opset, lower.nms_free)
 
+    def takes_uint8_images(self, plan: CompilePlan) -> bool:
+        """Whether the lowered detector takes the uint8 image (``lower.input_format``; auto: on OpenVINO)."""
+        setting = plan.recipe.lower.input_format
+        openvino_here = self.backend.name == "openvino" and not self.device_backend
+        return setting == UINT8_NHWC or (setting == "auto" and openvino_here)
+
+    def with_input_format(self, plan: CompilePlan, lowered: Any) -> None:
+        """Rewrite an OpenVINO IR to take the uint8 image where the plan asks for it; record the input."""
+        if self.takes_uint8_images(plan):
+            use_uint8_image_input(lowered.model_file)
+            lowered.details["input_format"] = UINT8_NHWC
+        else:
+            lowered.details["input_format"] = "float_nchw"
+
     def lower(self, plan: CompilePlan, adapter: Any, folder: Path) -> LoweredModel:
         onnx = self.export(plan, adapter, folder / "onnx")
         with foreign_output():
             lowered = self.backend.lower(onnx, folder / self.backend.name, plan.target, "fp32", None)
+        self.with_input_format(plan, lowered)
         return LoweredModel(lowered, self.backend.load(lowered.model_file, plan.target, "fp32"))
 
     def lower_result(self, plan: CompilePlan, adapter: Any, build: Path, art: Path) -> LoweredModel:
@@ -109,9 +124,7 @@ class YoloCompile(CompileFamily):
                 lowered = self.backend.lower(
                     onnx, art / self.backend.name, plan.target, plan.precision, inputs, guard, choice=choice
                 )
-            if plan.recipe.lower.input_format == UINT8_NHWC:
-                use_uint8_image_input(lowered.model_file)
-                lowered.details["input_format"] = UINT8_NHWC
+            self.with_input_format(plan, lowered)
             result = LoweredModel(lowered, self.backend.load(lowered.model_file, plan.target, plan.precision))
         if chosen := result.lowered.details.get("bias_correction_choice"):
             scores = ", ".join(f"{name} {value:.4f}" for name, value in chosen["scores"].items())

@@ -40,7 +40,7 @@ class Detector:
         results = []
         for item in items:
             image = read_image(item)
-            batch, infos = preprocess([image], self.imgsz)
+            batch, infos = preprocess([image], self.imgsz, self.runtime.takes_uint8_images)
             raw = self.runtime(batch)
             results += postprocess(raw, infos, self.names, conf or self.conf, iou or self.iou)
         return results if isinstance(source, list) else results[0]

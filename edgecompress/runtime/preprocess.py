@@ -70,7 +70,16 @@ def to_input_tensor(images: list[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(batch, dtype=np.float32) / 255.0
 
 
-def preprocess(images: list[np.ndarray], imgsz: int) -> tuple[np.ndarray, list[LetterboxInfo]]:
-    """Letterbox and normalise a list of BGR images into one network input batch."""
+def to_image_batch(images: list[np.ndarray]) -> np.ndarray:
+    """Stack letterboxed BGR images into a uint8 NHWC RGB batch: what :func:`to_input_tensor` scales."""
+    return np.ascontiguousarray(np.stack(images)[..., ::-1])
+
+
+def preprocess(
+    images: list[np.ndarray], imgsz: int, uint8_images: bool = False
+) -> tuple[np.ndarray, list[LetterboxInfo]]:
+    """Letterbox a list of BGR images into one network input batch: float NCHW in [0, 1], or with
+    ``uint8_images`` the uint8 NHWC pixels (for a model lowered to take them)."""
     boxed = [letterbox(image, imgsz) for image in images]
-    return to_input_tensor([b[0] for b in boxed]), [b[1] for b in boxed]
+    stack = to_image_batch if uint8_images else to_input_tensor
+    return stack([b[0] for b in boxed]), [b[1] for b in boxed]

@@ -155,7 +155,9 @@ def test_onnxruntime_target_compiles_fp32(tmp_path, demo_compile_argv, tiny_digi
     report = Report.read(out / "report.json")
     assert [r.kind for r in report.rows] == ["result"]
     assert report.row("result").measured_on.runtime == "onnxruntime"
+    assert report.row("result").details["input_format"] == "float_nchw"  # auto: uint8 only on OpenVINO
     detector = edgecompress.load(out)
+    assert not detector.runtime.takes_uint8_images
     image = sorted((tiny_digits.parent / "images" / "val").glob("*.jpg"))[0]
     assert len(detector.predict(str(image))) >= 1
 
