@@ -6,6 +6,7 @@ to its own channels-last layout. With OpenVINO's PrePostProcessor the conversion
 scaling and the layout change become the first ops of the graph, beside the input's quantization,
 and the input is a quarter of the bytes: the same outputs for the same image (uint8 pixels / 255
 are what the float input held), 1.04-1.05x faster on the DeepPCB headline timed alone (BENCHMARKS.md).
+Detectors lowered by OpenVINO take this input by default (``lower.input_format: auto``).
 """
 
 from __future__ import annotations
