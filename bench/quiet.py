@@ -67,14 +67,16 @@ def main() -> int:
     child = subprocess.Popen(command)
     try:
         while child.poll() is None:
+            # the scan first, the tree after it: a process the command forks between the two is in
+            # the tree (taken the other way round it was paused, and its parent waited for ever)
+            candidates = others(paused, names)
             keep = own_tree(os.getpid()) | own_tree(os.getppid())
-            for pid in others(keep, names):
-                if pid not in paused:
-                    try:
-                        os.kill(pid, signal.SIGSTOP)
-                        paused.add(pid)
-                    except ProcessLookupError:
-                        pass
+            for pid in (pid for pid in candidates if pid not in keep):
+                try:
+                    os.kill(pid, signal.SIGSTOP)
+                    paused.add(pid)
+                except ProcessLookupError:
+                    pass
             with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=args.every)
     finally:
