@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 UINT8_NHWC = "uint8_nhwc"
+FLOAT_NCHW = "float_nchw"  # Ultralytics' input
 
 
 def use_uint8_image_input(xml: Path) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from edgecompress.artifact import Manifest
 from edgecompress.backends import Backend
-from edgecompress.backends.openvino_input import UINT8_NHWC, use_uint8_image_input
+from edgecompress.backends.openvino_input import FLOAT_NCHW, UINT8_NHWC, use_uint8_image_input
 from edgecompress.compile_inputs import (
     accuracy_guard,
     backend_here,
@@ -94,7 +94,7 @@ class YoloCompile(CompileFamily):
             use_uint8_image_input(lowered.model_file)
             lowered.details["input_format"] = UINT8_NHWC
         else:
-            lowered.details["input_format"] = "float_nchw"
+            lowered.details["input_format"] = FLOAT_NCHW
 
     def lower(self, plan: CompilePlan, adapter: Any, folder: Path) -> LoweredModel:
         onnx = self.export(plan, adapter, folder / "onnx")
