@@ -49,6 +49,12 @@ class LowerSettings(StrictModel):
     bias_correction_images: int = Field(
         300, ge=1, description="auto: how many train images (seed 1) score the two quantizations"
     )
+    denoising_loop: Literal["graph", "python"] = Field(
+        "graph",
+        description="SmolVLA policies: graph lowers a whole action chunk as one graph (the prefix and every "
+        "denoising step unrolled, one runtime call per chunk); python lowers the prefix and one denoising "
+        "step as separate graphs and runs the Euler loop in Python (one call per graph)",
+    )
     input_format: Literal["auto", "float_nchw", "uint8_nhwc"] = Field(
         "auto",
         description="the lowered detector's input: uint8_nhwc, the letterboxed uint8 image as a camera gives "

@@ -42,8 +42,11 @@ DEFAULT_FRAMES = 4  # synthetic observations the agreement is measured on
 MODEL_FOLDER = "model"  # the policy as save_pretrained wrote it, inside the artifact
 
 
-def lower_smolvla(adapter: SmolVLAAdapter, folder: Path, profile: TargetProfile) -> list[Path]:
-    """Export the prefix and step graphs to ONNX and lower each with the profile's backend (fp32)."""
+def lower_smolvla(
+    adapter: SmolVLAAdapter, folder: Path, profile: TargetProfile, loop: str = "python"
+) -> list[Path]:
+    """Export the graphs (prefix and step, or with ``loop`` "graph" the whole chunk) to ONNX and lower
+    each with the profile's backend (fp32)."""
     from edgecompress.backends import get_backend
     from edgecompress.models.smolvla_export import export_smolvla_onnx
 
@@ -51,7 +54,7 @@ def lower_smolvla(adapter: SmolVLAAdapter, folder: Path, profile: TargetProfile)
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="ec-smolvla-onnx-") as exported:
         with foreign_output():
-            files = export_smolvla_onnx(adapter, Path(exported))
+            files = export_smolvla_onnx(adapter, Path(exported), loop)
         lowered = [Path(shutil.copy(files[-1], folder / META_FILE))]
         for onnx in files[:-1]:
             lowered += backend.lower(onnx, folder, profile, "fp32", stem=onnx.stem).files
@@ -83,7 +86,7 @@ class SmolVLACompile(CompileFamily):
         from edgecompress.runtime.smolvla import load_smolvla_runtime
 
         graphs = folder / plan.target.backend
-        files = lower_smolvla(adapter, graphs, plan.target)
+        files = lower_smolvla(adapter, graphs, plan.target, plan.recipe.lower.denoising_loop)
         runtime = load_smolvla_runtime(graphs, plan.target)
         return LoweredModel(Lowered(graphs / META_FILE, files, {}), runtime)
 

@@ -19,11 +19,14 @@ Where ``token_prune`` or ``feature_cache`` changed the loop (:mod:`edgecompress.
 the graphs run the package's loop: the prefix hands over two caches (the layers before and after the
 cut, of different lengths), and a second step graph (``step_cached``) runs the steps that reuse the
 last full step's branch outputs, so the saving is in the lowered graphs, not only in the FLOP count.
+With ``lower.denoising_loop: graph`` those graphs are stitched into one ``chunk.onnx`` that also holds
+the Euler loop (:mod:`edgecompress.models.smolvla_unroll`).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,6 +45,7 @@ from edgecompress.models.smolvla_observation import (
 )
 
 PREFIX_INPUTS = ["lang_tokens", "lang_masks", "state"]
+DENOISING_LOOPS = ("python", "graph")  # the Euler loop in the runtime, or unrolled in one graph
 
 
 class PrefixGraph(nn.Module):
@@ -214,26 +218,37 @@ def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outpu
     return path
 
 
-def export_smolvla_onnx(adapter: PolicyView, folder: Path) -> list[Path]:
-    """Write ``prefix.onnx``, ``step.onnx`` (and ``step_cached.onnx`` with feature caching) and
-    ``smolvla.json`` into ``folder``."""
+def export_smolvla_onnx(adapter: PolicyView, folder: Path, loop: str = "python") -> list[Path]:
+    """Write the graphs and ``smolvla.json`` into ``folder``: ``prefix.onnx`` and ``step.onnx`` (and
+    ``step_cached.onnx`` with feature caching) for the runtime's Euler loop, or with ``loop`` "graph"
+    those stitched into ``chunk.onnx`` (:mod:`edgecompress.models.smolvla_unroll`)."""
+    from edgecompress.models.smolvla_settings import cache_schedule
+    from edgecompress.models.smolvla_unroll import write_chunk_onnx
+
+    if loop not in DENOISING_LOOPS:
+        raise ValueError(f"denoising loop {loop!r}: expected one of {', '.join(DENOISING_LOOPS)}")
     folder.mkdir(parents=True, exist_ok=True)
     meta = adapter.meta()
+    parts = folder / "parts" if loop == "graph" else folder
+    parts.mkdir(exist_ok=True)
     prefix_args, step_args = example_inputs(adapter)
     images = [f"image{i}" for i in range(len(meta["cameras"]))]
     outputs = prefix_outputs(adapter)
     files = [
-        _export(PrefixGraph(adapter), prefix_args, folder / "prefix.onnx", [*PREFIX_INPUTS, *images], outputs)
+        _export(PrefixGraph(adapter), prefix_args, parts / "prefix.onnx", [*PREFIX_INPUTS, *images], outputs)
     ]
     with cross_kv_in_prefix(adapter.policy):
-        files.append(
-            _export(StepGraph(adapter), step_args, folder / "step.onnx", *step_names(adapter, False))
-        )
+        files.append(_export(StepGraph(adapter), step_args, parts / "step.onnx", *step_names(adapter, False)))
         cache = adapter.loop.feature_cache
         if cache is not None:  # the steps in between: the chosen layers' branches come from the full step
             cached_args = (*step_args, example_features(adapter, step_args))
             names = step_names(adapter, True)
-            files.append(_export(StepGraph(adapter, True), cached_args, folder / "step_cached.onnx", *names))
-    loop = {"prefix_outputs": outputs, "cache_interval": cache.interval if cache else 1}
-    (folder / META_FILE).write_text(json.dumps({**meta, **loop, "images": images}, indent=2) + "\n")
+            files.append(_export(StepGraph(adapter, True), cached_args, parts / "step_cached.onnx", *names))
+    interval = cache.interval if cache else 1
+    if loop == "graph":
+        schedule = cache_schedule(int(meta["num_steps"]), interval)
+        files = [write_chunk_onnx(parts, schedule, int(meta["action_dim"]), folder / "chunk.onnx")]
+        shutil.rmtree(parts)
+    settings = {"loop": loop, "prefix_outputs": outputs, "cache_interval": interval}
+    (folder / META_FILE).write_text(json.dumps({**meta, **settings, "images": images}, indent=2) + "\n")
     return [*files, folder / META_FILE]

@@ -1,4 +1,5 @@
-"""Deploy-time SmolVLA runtime: the prefix graph once, then the Euler loop over the step graph.
+"""Deploy-time SmolVLA runtime: the prefix graph once, then the Euler loop over the step graph (or,
+lowered with ``lower.denoising_loop: graph``, the chunk graph that holds both, in one call).
 
 The same loop as LeRobot's ``VLAFlowMatching.sample_actions`` (time from 1 to 0 in ``num_steps``
 steps, ``x += dt * v`` with ``dt = -1/num_steps``), over graphs compiled by OpenVINO or ONNX Runtime;
@@ -20,7 +21,7 @@ from edgecompress.models.smolvla_settings import cache_schedule
 if TYPE_CHECKING:
     from edgecompress.config.target import TargetProfile
 
-GRAPHS = ("prefix", "step", "step_cached")  # step_cached only with feature caching
+GRAPHS = ("chunk", "prefix", "step", "step_cached")  # chunk: the loop in one graph; step_cached: caching
 PREFIX_OUTPUTS = ["keys", "values", "prefix_pad"]  # more with token pruning (smolvla.json says which)
 
 
@@ -39,6 +40,9 @@ class SmolVLARuntime:
             raise ValueError(f"the policy takes {len(meta['images'])} camera images, got {count}")
         cameras = zip(meta["images"], observation.images, strict=True)
         feeds.update({name: image.astype(np.float32) for name, image in cameras})
+        if "chunk" in self.graphs:  # lower.denoising_loop graph: the prefix and every step in one call
+            (actions,) = self.graphs["chunk"]({**feeds, "noise": noise.astype(np.float32)})
+            return actions
         names = meta.get("prefix_outputs", PREFIX_OUTPUTS)
         prefix = dict(zip(names, self.graphs["prefix"](feeds), strict=True))
         steps = int(meta["num_steps"])

@@ -99,11 +99,15 @@ def test_lowered_graphs_on_onnx_runtime_agree_with_pytorch(tiny: Path, tmp_path:
 
     adapter, profile = load_smolvla(tiny), load_target("x86-cpu-ort")
     lower_smolvla(adapter, tmp_path / "ort", profile)
-    runtime = load_smolvla_runtime(tmp_path / "ort", profile)
+    files = lower_smolvla(adapter, tmp_path / "ort-chunk", profile, loop="graph")
+    assert sorted(path.name for path in files) == ["chunk.onnx", "smolvla.json"]
+    runtimes = [load_smolvla_runtime(tmp_path / name, profile) for name in ("ort", "ort-chunk")]
+    assert set(runtimes[1].graphs) == {"chunk"}
     observations, noise = random_observations(adapter.meta(), 3, seed=7), chunk_noise(adapter.meta(), 1)
     expected = [adapter.torch_predict()(o, noise) for o in observations]
     for observation, actions in zip(observations, expected, strict=True):
-        assert np.abs(runtime(observation, noise) - actions).max() < TOLERANCE
+        for runtime in runtimes:  # the Euler loop in Python, and unrolled in one graph
+            assert np.abs(runtime(observation, noise) - actions).max() < TOLERANCE
     # the observations matter (else agreement would prove nothing): they move the actions far more
     assert np.abs(expected[0] - expected[1]).max() > 100 * TOLERANCE
 
@@ -135,6 +139,7 @@ def test_compile_writes_a_measured_artifact_that_loads(tiny: Path, target: Path,
     assert (out / "model" / "model.safetensors").is_file() and (out / "report.md").is_file()
     runtime = load(out)
     assert isinstance(runtime, SmolVLARuntime)
+    assert set(runtime.graphs) == {"chunk"} and runtime.meta["loop"] == "graph"  # the default loop
     observation, noise = random_observations(adapter.meta(), 1, seed=11)[0], chunk_noise(adapter.meta(), 5)
     assert np.abs(runtime(observation, noise) - adapter.torch_predict()(observation, noise)).max() < TOLERANCE
 

@@ -270,3 +270,9 @@ def test_pruned_and_cached_smolvla_lowers_to_graphs_that_agree_with_pytorch(
     for observation, actions in zip(observations, lowered, strict=True):
         assert np.abs(actions - predict(observation, tiny.noise)).max() < TOLERANCE
     assert np.abs(lowered[0] - lowered[1]).max() > 1e-2
+    # the same loop unrolled in one graph: both caches, both step graphs on their schedule
+    lower_smolvla(adapter, tmp_path / "chunk", profile, loop="graph")
+    chunk = load_smolvla_runtime(tmp_path / "chunk", profile)
+    assert set(chunk.graphs) == {"chunk"}
+    for observation, actions in zip(observations, lowered, strict=True):
+        assert np.abs(chunk(observation, tiny.noise) - actions).max() < TOLERANCE
