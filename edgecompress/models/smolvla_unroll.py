@@ -24,6 +24,7 @@ from onnx import helper, numpy_helper
 
 CHUNK_INPUT_NOISE = "noise"
 CHUNK_OUTPUT = "actions"
+PROTOBUF_LIMIT = 2**31  # bytes one ONNX file can hold with its weights inside
 
 
 def _check_flat(model: onnx.ModelProto, name: str) -> None:
@@ -147,7 +148,8 @@ def unroll_chunk(
 
 def write_chunk_onnx(folder: Path, schedule: list[bool], action_dim: int, out: Path) -> Path:
     """``chunk.onnx`` at ``out`` from ``prefix.onnx``, ``step.onnx`` (and ``step_cached.onnx``) in
-    ``folder``, checked by ONNX's checker."""
+    ``folder``, checked by ONNX's checker; weights beside it (``chunk.onnx.data``) when they would take
+    the file past protobuf's 2 GB."""
     cached = folder / "step_cached.onnx"
     model = unroll_chunk(
         onnx.load(str(folder / "prefix.onnx")),
@@ -156,6 +158,8 @@ def write_chunk_onnx(folder: Path, schedule: list[bool], action_dim: int, out: P
         schedule,
         action_dim,
     )
-    onnx.checker.check_model(model)
-    onnx.save(model, str(out))
+    weights = sum(len(t.raw_data) for t in model.graph.initializer)
+    external = weights > PROTOBUF_LIMIT // 2
+    onnx.save_model(model, str(out), save_as_external_data=external, location=f"{out.name}.data")
+    onnx.checker.check_model(str(out))
     return out

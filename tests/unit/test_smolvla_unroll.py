@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 import pytest
@@ -9,7 +11,7 @@ from onnx import helper, numpy_helper
 
 from edgecompress.models.smolvla_unroll import unroll_chunk
 
-SHAPE = [1, 3, 4]  # batch, chunk, max action dim
+SHAPE = [1, 8, 40]  # batch, chunk, max action dim (the weight: 1280 bytes, past ONNX's external threshold)
 FLOAT = onnx.TensorProto.FLOAT
 OPSET = [helper.make_opsetid("", 18)]
 
@@ -27,7 +29,7 @@ def _model(nodes: list, inputs: list, outputs: list, weights: dict[str, np.ndarr
 def _graphs() -> tuple[onnx.ModelProto, onnx.ModelProto, onnx.ModelProto, np.ndarray]:
     """prefix: keys = 2 * state; step: velocity = x_t * w + keys + timestep, features = x_t * w;
     step_cached: velocity = features + keys + timestep. The weight ``w`` has the same name in both."""
-    w = np.arange(12, dtype=np.float32).reshape(SHAPE) / 10
+    w = np.arange(320, dtype=np.float32).reshape(SHAPE) / 100
     prefix = _model(
         [helper.make_node("Mul", ["state", "two"], ["keys"])],
         [_value("state", SHAPE)],
@@ -84,7 +86,7 @@ def test_the_chunk_graph_runs_the_euler_loop_on_the_cache_schedule(schedule: lis
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     (actions,) = session.run(None, {"state": state, "noise": noise})
     expected = _loop(state, noise, w, schedule)[:, :, :2]
-    assert actions.shape == (1, 3, 2)
+    assert actions.shape == (1, 8, 2)
     np.testing.assert_allclose(actions, expected, rtol=1e-6, atol=1e-6)
     other = _loop(state, noise, w, [True] * 5 if not all(schedule) else [True, False] * 2 + [True])
     assert np.abs(other[:, :, :2] - expected).max() > 1e-3  # the schedule changes the result
@@ -109,3 +111,25 @@ def test_bad_graphs_and_schedules_are_refused() -> None:
     lacking.graph.input.append(_value("extra", SHAPE))
     with pytest.raises(ValueError, match="no value for the graph inputs"):
         unroll_chunk(prefix, lacking, cached, [True], action_dim=2)
+
+
+@pytest.mark.parametrize("limit", [None, 0])
+def test_the_chunk_file_keeps_weights_beside_it_past_the_protobuf_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int | None
+) -> None:
+    import onnxruntime as ort
+
+    from edgecompress.models import smolvla_unroll
+
+    if limit is not None:
+        monkeypatch.setattr(smolvla_unroll, "PROTOBUF_LIMIT", limit)
+    prefix, step, cached, w = _graphs()
+    for model, name in ((prefix, "prefix"), (step, "step"), (cached, "step_cached")):
+        onnx.save(model, str(tmp_path / f"{name}.onnx"))
+    schedule = [True, False, True]
+    out = smolvla_unroll.write_chunk_onnx(tmp_path, schedule, 2, tmp_path / "chunk.onnx")
+    assert (tmp_path / "chunk.onnx.data").exists() == (limit is not None)
+    state, noise = np.ones(SHAPE, np.float32), np.full(SHAPE, 0.5, np.float32)
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (actions,) = session.run(None, {"state": state, "noise": noise})
+    np.testing.assert_allclose(actions, _loop(state, noise, w, schedule)[:, :, :2], rtol=1e-6, atol=1e-6)
