@@ -37,6 +37,18 @@ def own_tree(root: int) -> set[int]:
     return tree
 
 
+def ancestors(pid: int) -> set[int]:
+    """``pid``'s parent, its parent, and so on up to init."""
+    chain = set()
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            break
+        chain.add(pid)
+    return chain
+
+
 def others(keep: set[int], names: tuple[str, ...]) -> list[int]:
     """Processes whose command line mentions one of ``names``, outside ``keep``."""
     found = []
@@ -70,7 +82,9 @@ def main() -> int:
             # the scan first, the tree after it: a process the command forks between the two is in
             # the tree (taken the other way round it was paused, and its parent waited for ever)
             candidates = others(paused, names)
-            keep = own_tree(os.getpid()) | own_tree(os.getppid())
+            # the shells above this one, not their other children: a job started beside this one (or
+            # re-parented to init, as `nohup ... &` jobs are) is paused too
+            keep = own_tree(os.getpid()) | ancestors(os.getpid())
             for pid in (pid for pid in candidates if pid not in keep):
                 try:
                     os.kill(pid, signal.SIGSTOP)
