@@ -12,6 +12,21 @@ from edgecompress.backends.base import AccuracyGuard, Backend, Graph, Lowered, Q
 from edgecompress.config.target import TargetProfile
 
 
+def copy_onnx(source: Path, target: Path) -> list[Path]:
+    """Copy an ONNX model; weights it keeps in external files go to one file beside the copy
+    (``<target>.data``). Returns the files written."""
+    import onnx
+    from onnx.external_data_helper import uses_external_data
+
+    graph = onnx.load(str(source), load_external_data=False).graph
+    if not any(uses_external_data(tensor) for tensor in graph.initializer):
+        shutil.copyfile(source, target)
+        return [target]
+    data = target.with_name(f"{target.name}.data")
+    onnx.save_model(onnx.load(str(source)), str(target), save_as_external_data=True, location=data.name)
+    return [target, data]
+
+
 class OnnxRuntimeRuntime(Runtime):
     """An ONNX Runtime inference session."""
 
@@ -63,8 +78,7 @@ class OnnxRuntimeBackend(Backend):
             raise ValueError(f"onnxruntime backend offers fp32 only, not {precision}")
         out_dir.mkdir(parents=True, exist_ok=True)
         target = out_dir / f"{stem}.onnx"
-        shutil.copyfile(onnx_path, target)
-        return Lowered(target, [target], {})
+        return Lowered(target, copy_onnx(onnx_path, target), {})
 
     def load(self, model_file: Path, profile: TargetProfile, precision: str) -> Runtime:
         return OnnxRuntimeRuntime(cpu_session(model_file, profile.threads), precision)

@@ -26,7 +26,6 @@ the Euler loop (:mod:`edgecompress.models.smolvla_unroll`).
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -201,7 +200,9 @@ def example_features(adapter: PolicyView, step: tuple[torch.Tensor, ...]) -> tor
         return StepGraph(adapter).eval()(*step)[1]
 
 
-def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str]) -> Path:
+def _export(
+    module: nn.Module, args: tuple, path: Path, inputs: list[str], outputs: list[str], external: bool = False
+) -> Path:
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(
@@ -214,14 +215,15 @@ def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outpu
             verbose=False,
         )
     assert program is not None
-    program.save(str(path), external_data=False)  # one file (< 2 GB for SmolVLA-450M)
+    program.save(str(path), external_data=external)  # one file (< 2 GB for SmolVLA-450M) unless external
     return path
 
 
 def export_smolvla_onnx(adapter: PolicyView, folder: Path, loop: str = "python") -> list[Path]:
     """Write the graphs and ``smolvla.json`` into ``folder``: ``prefix.onnx`` and ``step.onnx`` (and
     ``step_cached.onnx`` with feature caching) for the runtime's Euler loop, or with ``loop`` "graph"
-    those stitched into ``chunk.onnx`` (:mod:`edgecompress.models.smolvla_unroll`)."""
+    those stitched into ``chunk.onnx`` (:mod:`edgecompress.models.smolvla_unroll`), whose weights stay
+    in the exported graphs' external files under ``parts/``."""
     from edgecompress.models.smolvla_settings import cache_schedule
     from edgecompress.models.smolvla_unroll import write_chunk_onnx
 
@@ -229,26 +231,36 @@ def export_smolvla_onnx(adapter: PolicyView, folder: Path, loop: str = "python")
         raise ValueError(f"denoising loop {loop!r}: expected one of {', '.join(DENOISING_LOOPS)}")
     folder.mkdir(parents=True, exist_ok=True)
     meta = adapter.meta()
-    parts = folder / "parts" if loop == "graph" else folder
+    parts, external = (folder / "parts", True) if loop == "graph" else (folder, False)
     parts.mkdir(exist_ok=True)
     prefix_args, step_args = example_inputs(adapter)
     images = [f"image{i}" for i in range(len(meta["cameras"]))]
     outputs = prefix_outputs(adapter)
     files = [
-        _export(PrefixGraph(adapter), prefix_args, parts / "prefix.onnx", [*PREFIX_INPUTS, *images], outputs)
+        _export(
+            PrefixGraph(adapter),
+            prefix_args,
+            parts / "prefix.onnx",
+            [*PREFIX_INPUTS, *images],
+            outputs,
+            external,
+        )
     ]
     with cross_kv_in_prefix(adapter.policy):
-        files.append(_export(StepGraph(adapter), step_args, parts / "step.onnx", *step_names(adapter, False)))
+        files.append(
+            _export(StepGraph(adapter), step_args, parts / "step.onnx", *step_names(adapter, False), external)
+        )
         cache = adapter.loop.feature_cache
         if cache is not None:  # the steps in between: the chosen layers' branches come from the full step
             cached_args = (*step_args, example_features(adapter, step_args))
             names = step_names(adapter, True)
-            files.append(_export(StepGraph(adapter, True), cached_args, parts / "step_cached.onnx", *names))
+            files.append(
+                _export(StepGraph(adapter, True), cached_args, parts / "step_cached.onnx", *names, external)
+            )
     interval = cache.interval if cache else 1
     if loop == "graph":
         schedule = cache_schedule(int(meta["num_steps"]), interval)
         files = [write_chunk_onnx(parts, schedule, int(meta["action_dim"]), folder / "chunk.onnx")]
-        shutil.rmtree(parts)
     settings = {"loop": loop, "prefix_outputs": outputs, "cache_interval": interval}
     (folder / META_FILE).write_text(json.dumps({**meta, **settings, "images": images}, indent=2) + "\n")
     return [*files, folder / META_FILE]

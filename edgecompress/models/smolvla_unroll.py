@@ -10,7 +10,8 @@ steps inside the runtime, the time of each step a constant the runtime can fold.
 The stitching works on the ONNX graphs the exporter already wrote (static shapes, no local functions,
 no subgraphs), which is linear in the graph size; tracing the unrolled loop with the exporter instead
 took ten times as long for the small policy and grows faster than the graph. Weights are shared: the
-copies of a step take the same initializers (deduplicated by name and content).
+copies of a step take the same initializers (deduplicated by name and content), and weights the
+exported graphs keep in external files stay there, referred to by the chunk.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from onnx import helper, numpy_helper
 
 CHUNK_INPUT_NOISE = "noise"
 CHUNK_OUTPUT = "actions"
-PROTOBUF_LIMIT = 2**31  # bytes one ONNX file can hold with its weights inside
 
 
 def _check_flat(model: onnx.ModelProto, name: str) -> None:
@@ -47,7 +47,8 @@ class _Stitcher:
         self._by_content: dict[tuple[str, str], str] = {}
 
     def _initializer(self, tensor: onnx.TensorProto, prefix: str) -> str:
-        """The chunk's name for ``tensor``: an earlier copy of the same name and content, or a new one."""
+        """The chunk's name for ``tensor``: an earlier copy of the same name and content (or the same
+        external file span), or a new one."""
         digest = hashlib.sha1(tensor.SerializeToString()).hexdigest()
         key = (tensor.name, digest)
         if key not in self._by_content:
@@ -146,20 +147,34 @@ def unroll_chunk(
     return model
 
 
+def _load_part(path: Path, base: Path) -> onnx.ModelProto:
+    """One exported graph without its weights' bytes: its external tensors' locations made relative to
+    ``base`` (the chunk's folder), so the chunk refers to the same files."""
+    from onnx.external_data_helper import uses_external_data
+
+    model = onnx.load(str(path), load_external_data=False)
+    for tensor in model.graph.initializer:
+        if uses_external_data(tensor):
+            for entry in tensor.external_data:
+                if entry.key == "location":
+                    entry.value = (path.parent / entry.value).relative_to(base).as_posix()
+    return model
+
+
 def write_chunk_onnx(folder: Path, schedule: list[bool], action_dim: int, out: Path) -> Path:
     """``chunk.onnx`` at ``out`` from ``prefix.onnx``, ``step.onnx`` (and ``step_cached.onnx``) in
-    ``folder``, checked by ONNX's checker; weights beside it (``chunk.onnx.data``) when they would take
-    the file past protobuf's 2 GB."""
+    ``folder`` (inside ``out``'s folder), checked by ONNX's checker. Weights the parts keep in external
+    files stay there (the chunk refers to them; nothing is copied, at full size neither memory nor the
+    2 GB protobuf limit)."""
+    base = out.parent
     cached = folder / "step_cached.onnx"
     model = unroll_chunk(
-        onnx.load(str(folder / "prefix.onnx")),
-        onnx.load(str(folder / "step.onnx")),
-        onnx.load(str(cached)) if cached.exists() else None,
+        _load_part(folder / "prefix.onnx", base),
+        _load_part(folder / "step.onnx", base),
+        _load_part(cached, base) if cached.exists() else None,
         schedule,
         action_dim,
     )
-    weights = sum(len(t.raw_data) for t in model.graph.initializer)
-    external = weights > PROTOBUF_LIMIT // 2
-    onnx.save_model(model, str(out), save_as_external_data=external, location=f"{out.name}.data")
+    onnx.save(model, str(out))
     onnx.checker.check_model(str(out))
     return out

@@ -100,7 +100,7 @@ def test_lowered_graphs_on_onnx_runtime_agree_with_pytorch(tiny: Path, tmp_path:
     adapter, profile = load_smolvla(tiny), load_target("x86-cpu-ort")
     lower_smolvla(adapter, tmp_path / "ort", profile)
     files = lower_smolvla(adapter, tmp_path / "ort-chunk", profile, loop="graph")
-    assert sorted(path.name for path in files) == ["chunk.onnx", "smolvla.json"]
+    assert sorted(path.name for path in files) == ["chunk.onnx", "chunk.onnx.data", "smolvla.json"]
     runtimes = [load_smolvla_runtime(tmp_path / name, profile) for name in ("ort", "ort-chunk")]
     assert set(runtimes[1].graphs) == {"chunk"}
     observations, noise = random_observations(adapter.meta(), 3, seed=7), chunk_noise(adapter.meta(), 1)

@@ -113,23 +113,34 @@ def test_bad_graphs_and_schedules_are_refused() -> None:
         unroll_chunk(prefix, lacking, cached, [True], action_dim=2)
 
 
-@pytest.mark.parametrize("limit", [None, 0])
-def test_the_chunk_file_keeps_weights_beside_it_past_the_protobuf_limit(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int | None
-) -> None:
+def test_the_chunk_file_refers_to_the_parts_external_weights_and_copies_whole(tmp_path: Path) -> None:
     import onnxruntime as ort
 
-    from edgecompress.models import smolvla_unroll
+    from edgecompress.backends.onnxruntime import copy_onnx
+    from edgecompress.models.smolvla_unroll import write_chunk_onnx
 
-    if limit is not None:
-        monkeypatch.setattr(smolvla_unroll, "PROTOBUF_LIMIT", limit)
     prefix, step, cached, w = _graphs()
+    parts = tmp_path / "parts"
+    parts.mkdir()
     for model, name in ((prefix, "prefix"), (step, "step"), (cached, "step_cached")):
-        onnx.save(model, str(tmp_path / f"{name}.onnx"))
+        onnx.save_model(
+            model, str(parts / f"{name}.onnx"), save_as_external_data=True, location=f"{name}.data"
+        )
     schedule = [True, False, True]
-    out = smolvla_unroll.write_chunk_onnx(tmp_path, schedule, 2, tmp_path / "chunk.onnx")
-    assert (tmp_path / "chunk.onnx.data").exists() == (limit is not None)
+    out = write_chunk_onnx(parts, schedule, 2, tmp_path / "chunk.onnx")
+    locations = [
+        entry.value
+        for tensor in onnx.load(str(out), load_external_data=False).graph.initializer
+        for entry in tensor.external_data
+        if entry.key == "location"
+    ]  # w once per file it was exported to, not once per step: 2 full steps, 1 cached
+    assert sorted(locations) == ["parts/step.data", "parts/step_cached.data"]
     state, noise = np.ones(SHAPE, np.float32), np.full(SHAPE, 0.5, np.float32)
-    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    (actions,) = session.run(None, {"state": state, "noise": noise})
-    np.testing.assert_allclose(actions, _loop(state, noise, w, schedule)[:, :, :2], rtol=1e-6, atol=1e-6)
+    expected = _loop(state, noise, w, schedule)[:, :, :2]
+    (tmp_path / "artifact").mkdir()
+    copied = copy_onnx(out, tmp_path / "artifact" / "model.onnx")
+    assert [path.name for path in copied] == ["model.onnx", "model.onnx.data"]
+    for path in (out, copied[0]):  # in place, and the ONNX Runtime backend's self-contained copy
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        (actions,) = session.run(None, {"state": state, "noise": noise})
+        np.testing.assert_allclose(actions, expected, rtol=1e-6, atol=1e-6)
