@@ -275,6 +275,19 @@ def paired(base: dict, other: dict, keys: list) -> dict[str, float]:
     }
 
 
+def task_balanced(per_task: dict[str, dict]) -> dict[str, float]:
+    """Success and paired difference with every task weighted equally (the issue's "5 tasks × 50"),
+    however many episodes each task has: the mean of the per-task rates and differences; the SE from
+    the per-task SEs (a task without discordant episodes adds none, which understates it)."""
+    tasks = list(per_task.values())
+    se = math.sqrt(sum(t["diff_se"] ** 2 for t in tasks if t["n"] > 1)) / len(tasks)
+    return {
+        "balanced_success": float(np.mean([t["success"] for t in tasks])),
+        "balanced_diff": float(np.mean([t["diff"] for t in tasks])),
+        "balanced_diff_se": se,
+    }
+
+
 def held_out(
     runtimes: dict[str, Any], codec: Codec, meta: dict, frames: int, warmup: int = 10, iterations: int = 100
 ) -> tuple[dict, dict]:
@@ -421,6 +434,7 @@ def summary(args: argparse.Namespace) -> None:
             "chunk_p95_ms": latency[name]["p95_ms"],
             "heldout_action_mse": mse[name],
         }
+        row.update(task_balanced(row["per_task"]))
         if name != "pytorch":
             result = Report.read(artifacts / name / "report.json").row("result")
             assert result is not None
@@ -471,6 +485,12 @@ def write_summary(out: Path, rows: list[dict], args: argparse.Namespace) -> None
             else f"; camera frame change between chunks {r['loop_image_change']:.1f} (mean |Δpixel|)"
         )
         for r in rows
+    ]
+    lines += [""] + [
+        f"{r['variant']}: tasks weighted equally, success {r['balanced_success']:.3f}, paired diff "
+        f"{r['balanced_diff']:+.3f} ± {r['balanced_diff_se']:.3f} (SE from the per-task SEs)"
+        for r in rows
+        if "balanced_diff" in r
     ]
     lines += [
         "",
