@@ -144,3 +144,15 @@ def test_the_chunk_file_refers_to_the_parts_external_weights_and_copies_whole(tm
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         (actions,) = session.run(None, {"state": state, "noise": noise})
         np.testing.assert_allclose(actions, expected, rtol=1e-6, atol=1e-6)
+
+
+def test_the_denoising_loop_setting_defaults_to_one_graph_and_refuses_other_values() -> None:
+    from edgecompress.config import load_recipe
+    from edgecompress.config.recipe import apply_overrides
+    from edgecompress.errors import InputError
+
+    recipe = load_recipe("default")
+    assert recipe.lower.denoising_loop == "graph"
+    assert apply_overrides(recipe, ["lower.denoising_loop=python"]).lower.denoising_loop == "python"
+    with pytest.raises(InputError, match=r"lower\.denoising_loop"):
+        apply_overrides(recipe, ["lower.denoising_loop=loop"])
