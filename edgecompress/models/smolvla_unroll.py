@@ -9,7 +9,7 @@ steps inside the runtime, the time of each step a constant the runtime can fold.
 
 The stitching works on the ONNX graphs the exporter already wrote (static shapes, no local functions,
 no subgraphs), which is linear in the graph size; tracing the unrolled loop with the exporter instead
-took ten times as long for the small policy and grows faster than the graph. Weights are shared: the
+took several times as long for the small policy and grew faster than the graph. Weights are shared: the
 copies of a step take the same initializers (deduplicated by name and content), and weights the
 exported graphs keep in external files stay there, referred to by the chunk.
 """
