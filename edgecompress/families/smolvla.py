@@ -43,7 +43,7 @@ MODEL_FOLDER = "model"  # the policy as save_pretrained wrote it, inside the art
 
 
 def lower_smolvla(
-    adapter: SmolVLAAdapter, folder: Path, profile: TargetProfile, loop: str = "python"
+    adapter: SmolVLAAdapter, folder: Path, profile: TargetProfile, loop: str = "graph"
 ) -> list[Path]:
     """Export the graphs (prefix and step, or with ``loop`` "graph" the whole chunk) to ONNX and lower
     each with the profile's backend (fp32)."""

@@ -219,11 +219,12 @@ def _export(
     return path
 
 
-def export_smolvla_onnx(adapter: PolicyView, folder: Path, loop: str = "python") -> list[Path]:
-    """Write the graphs and ``smolvla.json`` into ``folder``: ``prefix.onnx`` and ``step.onnx`` (and
-    ``step_cached.onnx`` with feature caching) for the runtime's Euler loop, or with ``loop`` "graph"
-    those stitched into ``chunk.onnx`` (:mod:`edgecompress.models.smolvla_unroll`), whose weights stay
-    in the exported graphs' external files under ``parts/``."""
+def export_smolvla_onnx(adapter: PolicyView, folder: Path, loop: str = "graph") -> list[Path]:
+    """Write the graphs and ``smolvla.json`` into ``folder``: with ``loop`` "python", ``prefix.onnx`` and
+    ``step.onnx`` (and ``step_cached.onnx`` with feature caching) for the runtime's Euler loop; with
+    "graph" (``lower.denoising_loop``'s default) those stitched into ``chunk.onnx``
+    (:mod:`edgecompress.models.smolvla_unroll`), whose weights stay in the exported graphs' external
+    files under ``parts/``."""
     from edgecompress.models.smolvla_settings import cache_schedule
     from edgecompress.models.smolvla_unroll import write_chunk_onnx
 

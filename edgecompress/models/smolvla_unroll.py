@@ -11,7 +11,10 @@ The stitching works on the ONNX graphs the exporter already wrote (static shapes
 no subgraphs), which is linear in the graph size; tracing the unrolled loop with the exporter instead
 took several times as long for the small policy and grew faster than the graph. Weights are shared: the
 copies of a step take the same initializers (deduplicated by name and content), and weights the
-exported graphs keep in external files stay there, referred to by the chunk.
+exported graphs keep in external files stay there, referred to by the chunk. ``onnx.compose`` merges
+two graphs but refuses shared initializer names (each step copy would need its own prefixed copy of
+every weight) and joins two graphs at a time (the prefix's outputs would have to be carried through
+each of ten merges), hence this small stitcher.
 """
 
 from __future__ import annotations

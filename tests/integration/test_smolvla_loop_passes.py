@@ -256,7 +256,7 @@ def test_pruned_and_cached_smolvla_lowers_to_graphs_that_agree_with_pytorch(
     _run("token_prune", adapter, tiny.context, after_layer=2, keep=4, keep_top=2)
     _run("feature_cache", adapter, tiny.context, interval=2)
     profile = load_target("x86-cpu")
-    files = {path.name for path in lower_smolvla(adapter, tmp_path / "graphs", profile)}
+    files = {path.name for path in lower_smolvla(adapter, tmp_path / "graphs", profile, loop="python")}
     assert {"prefix.xml", "step.xml", "step_cached.xml"} <= files
     meta = graph_meta(tmp_path / "graphs")
     assert meta["cache_interval"] == 2 and meta["prefix_outputs"][3:] == [
@@ -271,7 +271,7 @@ def test_pruned_and_cached_smolvla_lowers_to_graphs_that_agree_with_pytorch(
         assert np.abs(actions - predict(observation, tiny.noise)).max() < TOLERANCE
     assert np.abs(lowered[0] - lowered[1]).max() > 1e-2
     # the same loop unrolled in one graph: both caches, both step graphs on their schedule
-    lower_smolvla(adapter, tmp_path / "chunk", profile, loop="graph")
+    lower_smolvla(adapter, tmp_path / "chunk", profile)  # the default
     chunk = load_smolvla_runtime(tmp_path / "chunk", profile)
     assert set(chunk.graphs) == {"chunk"}
     for observation, actions in zip(observations, lowered, strict=True):
