@@ -22,15 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def episodes(out: Path, variant: str) -> dict[tuple[str, int], dict]:
-    """Every episode line of ``variant`` under ``out``, by (task, episode)."""
-    records = {}
-    for path in sorted((out / variant).glob("*.jsonl")):
-        for line in path.read_text().splitlines():
-            record = json.loads(line)
-            records[(record["task"], record["episode"])] = record
-    return records
+from smolvla_metaworld_eval import read_episodes as episodes
 
 
 def chunk_ratios(base: dict, other: dict) -> dict[str, float]:

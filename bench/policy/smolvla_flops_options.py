@@ -1,7 +1,7 @@
 """FLOPs per chunk of candidate SmolVLA structures, without compiling or training them.
 
 Each option applies the adapter's own edits to a copy of the policy: remove language units (VLM/expert
-layer pairs) and vision layers (the first removable ones: the count, not the choice, sets the FLOPs),
+layer pairs) and vision layers (positions 1, 2, …: the count, not the choice, sets the FLOPs),
 narrow every Llama MLP by torch-pruning as ``mlp_prune`` does, set the camera size, the token budget and
 the feature-cache interval, then counts one chunk as ``report.json`` does
 (:func:`edgecompress.models.smolvla_flops.flops`). It is for choosing a recipe under a FLOPs budget
